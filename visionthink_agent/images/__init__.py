@@ -1,0 +1,66 @@
+"""The image pipeline: loading, the first-look downsample, Qwen2.5-VL token arithmetic, encoding.
+
+Example:
+    >>> from PIL import Image
+    >>> from visionthink_agent.images import load_image, visual_tokens
+    >>> img = load_image(Image.new("RGB", (1920, 1080)))
+    >>> visual_tokens(*img.first_look_size), visual_tokens(*img.size)
+    (646, 2691)
+"""
+
+from visionthink_agent.images.blocks import image_reference_from_block, is_image_block
+from visionthink_agent.images.encoding import EncodedImage, encode_image
+from visionthink_agent.images.errors import (
+    CorruptImageError,
+    DownloadError,
+    ImageError,
+    ImageTooLargeError,
+    ImageTooSmallError,
+    NotAnImageError,
+    UnsafeURLError,
+    UnsupportedSourceError,
+)
+from visionthink_agent.images.fetch import check_url_is_public, fetch_url
+from visionthink_agent.images.first_look import (
+    downsample_for_first_look,
+    ensure_min_side,
+    first_look_size,
+)
+from visionthink_agent.images.loading import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_PIXEL_LIMIT,
+    ImageInput,
+    SourceImage,
+    load_image,
+)
+from visionthink_agent.images.modes import to_rgb
+from visionthink_agent.images.tokens import TokenAccount, smart_resize, visual_tokens
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_PIXEL_LIMIT",
+    "CorruptImageError",
+    "DownloadError",
+    "EncodedImage",
+    "ImageError",
+    "ImageInput",
+    "ImageTooLargeError",
+    "ImageTooSmallError",
+    "NotAnImageError",
+    "SourceImage",
+    "TokenAccount",
+    "UnsafeURLError",
+    "UnsupportedSourceError",
+    "check_url_is_public",
+    "downsample_for_first_look",
+    "encode_image",
+    "ensure_min_side",
+    "fetch_url",
+    "first_look_size",
+    "image_reference_from_block",
+    "is_image_block",
+    "load_image",
+    "smart_resize",
+    "to_rgb",
+    "visual_tokens",
+]

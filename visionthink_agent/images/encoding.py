@@ -1,0 +1,92 @@
+"""Encoding images for the wire: bytes + MIME type, data URLs.
+
+Example:
+    >>> from PIL import Image
+    >>> payload = encode_image(Image.new("RGB", (8, 8)), "PNG")
+    >>> payload.mime_type, payload.data_url().startswith("data:image/png;base64,")
+    ('image/png', True)
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+from functools import cached_property
+
+from PIL import Image
+
+__all__ = ["MIME_TYPES", "EncodedImage", "encode_image", "wire_format_for"]
+
+MIME_TYPES: dict[str, str] = {
+    "JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+    "GIF": "image/gif",
+    "BMP": "image/bmp",
+    "TIFF": "image/tiff",
+}
+_SAVE_OPTIONS: dict[str, dict[str, object]] = {
+    "JPEG": {"quality": 95, "subsampling": 0},
+    "PNG": {"compress_level": 1},
+    "WEBP": {"quality": 95, "method": 0},
+}
+
+
+@dataclass(frozen=True)
+class EncodedImage:
+    """Encoded image bytes ready to send.
+
+    Attributes:
+        data: the file bytes.
+        mime_type: e.g. ``image/jpeg``.
+        width: pixel width.
+        height: pixel height.
+    """
+
+    data: bytes
+    mime_type: str
+    width: int
+    height: int
+
+    @cached_property
+    def base64(self) -> str:
+        """The bytes as base64 text (computed once)."""
+        return base64.b64encode(self.data).decode("ascii")
+
+    def data_url(self) -> str:
+        """A ``data:`` URL, the form OpenAI-compatible servers accept in ``image_url``.
+
+        Example:
+            >>> EncodedImage(b"x", "image/png", 1, 1).data_url()
+            'data:image/png;base64,eA=='
+        """
+        return f"data:{self.mime_type};base64,{self.base64}"
+
+
+def wire_format_for(source_format: str | None) -> str:
+    """The format to re-encode a downsampled image in, given its source format.
+
+    Photos stay JPEG and WebP stays WebP (lossy at high quality); everything else (documents,
+    screenshots, PNG/GIF/BMP/TIFF) becomes PNG, so fine text is not blurred by compression.
+
+    Example:
+        >>> wire_format_for("JPEG"), wire_format_for("GIF"), wire_format_for(None)
+        ('JPEG', 'PNG', 'PNG')
+    """
+    return source_format if source_format in ("JPEG", "WEBP") else "PNG"
+
+
+def encode_image(image: Image.Image, image_format: str = "PNG") -> EncodedImage:
+    """Encode an RGB/L image as JPEG, PNG or WebP.
+
+    Example:
+        >>> encode_image(Image.new("RGB", (4, 2)), "JPEG").mime_type
+        'image/jpeg'
+    """
+    image_format = image_format.upper()
+    if image_format not in _SAVE_OPTIONS:
+        raise ValueError(f"cannot encode as {image_format!r}: use JPEG, PNG or WEBP")
+    buffer = io.BytesIO()
+    image.save(buffer, format=image_format, **_SAVE_OPTIONS[image_format])
+    return EncodedImage(buffer.getvalue(), MIME_TYPES[image_format], image.width, image.height)

@@ -1,0 +1,460 @@
+"""Loading images from anything users hand us, lazily, with precise errors.
+
+:func:`load_image` reads only the header: format, size, EXIF orientation and mode are known at
+once, pixels are decoded on demand. :class:`SourceImage` then prepares the two views VisionThink
+needs:
+
+* the **first look** (half each side): JPEGs are decoded at half scale directly (libjpeg's DCT
+  scaling), so a 12 MP photo is never decoded at full resolution on the direct-answer path;
+  ``exact=True`` gives the training-identical path (full decode, LANCZOS);
+* the **high-resolution** view: the original bytes, passed through untouched when a server can
+  take them, decoded only when they cannot (EXIF rotation, CMYK, alpha, 16-bit, animation).
+
+Example:
+    >>> import io
+    >>> from PIL import Image
+    >>> buf = io.BytesIO(); Image.new("RGB", (640, 480), "white").save(buf, "JPEG")
+    >>> img = load_image(buf.getvalue())
+    >>> img.size, img.first_look_size, img.first_look().size
+    ((640, 480), (320, 240), (320, 240))
+    >>> img.high_res_payload().data == buf.getvalue()   # passed through untouched
+    True
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import os
+import re
+import threading
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeAlias
+from urllib.parse import unquote, urlsplit
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from visionthink_agent.images.blocks import image_reference_from_block
+from visionthink_agent.images.encoding import (
+    MIME_TYPES,
+    EncodedImage,
+    encode_image,
+    wire_format_for,
+)
+from visionthink_agent.images.errors import (
+    CorruptImageError,
+    ImageTooLargeError,
+    ImageTooSmallError,
+    NotAnImageError,
+    UnsupportedSourceError,
+)
+from visionthink_agent.images.fetch import fetch_url
+from visionthink_agent.images.first_look import (
+    downsample_for_first_look,
+    ensure_min_side,
+    first_look_size,
+    min_side_size,
+)
+from visionthink_agent.images.modes import to_rgb
+from visionthink_agent.images.tokens import MAX_ASPECT_RATIO, TokenAccount, visual_tokens
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_PIXEL_LIMIT",
+    "ImageInput",
+    "SourceImage",
+    "load_image",
+]
+
+DEFAULT_PIXEL_LIMIT = 89_478_485
+"""Decompression-bomb guard: Pillow's own default (≈ 9459²), configurable per call."""
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+_PASSTHROUGH_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
+_PASSTHROUGH_MODES = frozenset({"RGB", "L"})
+_ORIENTATION_TAG = 0x0112
+_B64_CHARS = re.compile(r"^[A-Za-z0-9+/=_\-\s]+$")
+
+ImageInput: TypeAlias = (
+    "SourceImage | Image.Image | bytes | bytearray | memoryview | str | os.PathLike[str] | "
+    "Mapping[str, Any]"
+)
+
+
+class SourceImage:
+    """One original image, read lazily, with its first-look and high-resolution views.
+
+    Build it with :func:`load_image`. Views are computed once and cached on the object; the
+    object holds one copy of the original bytes (or the caller's PIL image) and nothing per turn.
+
+    Example:
+        >>> src = load_image(Image.new("RGB", (1920, 1080)))
+        >>> src.token_account(resized=True).as_dict()["used"]
+        3337
+    """
+
+    def __init__(
+        self,
+        *,
+        data: bytes | None,
+        pil: Image.Image | None,
+        image_format: str | None,
+        raw_size: tuple[int, int],
+        orientation: int,
+        mode: str,
+        frames: int,
+    ) -> None:
+        self._data = data
+        self._pil = pil
+        self.format = image_format
+        """Pillow's format name of the source (``JPEG``, ``PNG``, ...), None for a PIL input."""
+        self._raw_size = raw_size
+        self.orientation = orientation
+        """EXIF orientation tag (1 = upright)."""
+        self.mode = mode
+        """Pillow mode of the source pixels (``RGB``, ``P``, ``CMYK``, ``I;16`` ...)."""
+        self.frames = frames
+        self._lock = threading.RLock()
+        self._cache: dict[str, Any] = {}
+
+    # -- facts known from the header -------------------------------------------------------
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(width, height)`` as displayed, i.e. after EXIF rotation."""
+        w, h = self._raw_size
+        return (h, w) if self.orientation in (5, 6, 7, 8) else (w, h)
+
+    @property
+    def first_look_size(self) -> tuple[int, int]:
+        """Size of the first look (protocol §3), known without decoding."""
+        return first_look_size(*self.size)
+
+    @property
+    def high_res_size(self) -> tuple[int, int]:
+        """Size of the high-resolution view (the original, ≥ 28 px a side)."""
+        return min_side_size(*self.size)
+
+    @property
+    def data(self) -> bytes | None:
+        """The original file bytes (None when built from a PIL image)."""
+        return self._data
+
+    @property
+    def mime_type(self) -> str | None:
+        """MIME type of the source file, when it came as a file."""
+        return MIME_TYPES.get(self.format or "")
+
+    def token_account(
+        self, *, resized: bool, min_pixels: int = 3136, max_pixels: int = 12845056
+    ) -> TokenAccount:
+        """Visual tokens of one question on this image (Qwen2.5-VL arithmetic).
+
+        Example:
+            >>> load_image(Image.new("RGB", (1920, 1080))).token_account(resized=False).saved
+            2045
+        """
+        limits = {"min_pixels": min_pixels, "max_pixels": max_pixels}
+        return TokenAccount(
+            first_look=visual_tokens(*self.first_look_size, **limits),
+            high_res=visual_tokens(*self.high_res_size, **limits) if resized else 0,
+            full_res_baseline=visual_tokens(*self.high_res_size, **limits),
+        )
+
+    # -- pixels ------------------------------------------------------------------------------
+    def decode(self) -> Image.Image:
+        """The full-resolution RGB pixels, EXIF-rotated (decoded once, then cached).
+
+        Raises:
+            CorruptImageError: the file cannot be decoded (e.g. truncated).
+        """
+        return self._cached("full", lambda: self._decode(draft=False))
+
+    def first_look(self, *, exact: bool = False) -> Image.Image:
+        """The downsampled first look, exactly :attr:`first_look_size`.
+
+        Args:
+            exact: reproduce training pixel for pixel (full decode, then LANCZOS). Off by
+                default: JPEGs are decoded at half scale, which is several times faster and
+                visually equivalent.
+
+        Example:
+            >>> load_image(Image.new("RGB", (101, 61))).first_look().size
+            (50, 30)
+        """
+        if exact or self.format != "JPEG":
+            return self._cached(
+                "first_look_exact", lambda: downsample_for_first_look(self.decode())
+            )
+        return self._cached("first_look_fast", self._fast_first_look)
+
+    def high_res(self) -> Image.Image:
+        """The high-resolution view as RGB pixels (the original, ≥ 28 px a side)."""
+        return self._cached("high_res", lambda: ensure_min_side(self.decode()))
+
+    # -- payloads for the wire ----------------------------------------------------------------
+    def first_look_payload(self, *, exact: bool = False) -> EncodedImage:
+        """The first look, encoded (JPEG for JPEG sources, WebP for WebP, PNG otherwise).
+
+        Example:
+            >>> load_image(Image.new("RGB", (64, 64))).first_look_payload().mime_type
+            'image/png'
+        """
+        key = "first_look_payload_exact" if exact else "first_look_payload"
+        return self._cached(
+            key, lambda: encode_image(self.first_look(exact=exact), wire_format_for(self.format))
+        )
+
+    def high_res_payload(self) -> EncodedImage:
+        """The high-resolution view, encoded: the original bytes untouched when possible.
+
+        The original passes through when it is a still JPEG/PNG/WebP in RGB or greyscale,
+        upright, with both sides ≥ 28 px; otherwise the decoded view is re-encoded.
+        """
+        return self._cached("high_res_payload", self._high_res_payload)
+
+    @property
+    def can_pass_through(self) -> bool:
+        """Whether :meth:`high_res_payload` sends the original bytes as they are."""
+        return (
+            self._data is not None
+            and self.format in _PASSTHROUGH_FORMATS
+            and self.mode in _PASSTHROUGH_MODES
+            and self.orientation == 1
+            and self.frames == 1
+            and self.high_res_size == self.size
+        )
+
+    def _high_res_payload(self) -> EncodedImage:
+        if self.can_pass_through:
+            assert self._data is not None
+            assert self.format is not None
+            w, h = self.size
+            return EncodedImage(self._data, MIME_TYPES[self.format], w, h)
+        return encode_image(self.high_res(), wire_format_for(self.format))
+
+    # -- internals ---------------------------------------------------------------------------
+    def _cached(self, key: str, build: Any) -> Any:
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = build()
+            return self._cache[key]
+
+    def _decode(self, *, draft: bool) -> Image.Image:
+        if self._pil is not None:
+            return to_rgb(ImageOps.exif_transpose(self._pil))
+        assert self._data is not None
+        try:
+            with _open(self._data) as im:
+                if draft:
+                    raw_w, raw_h = self._raw_size
+                    im.draft("RGB", (max(1, raw_w // 2), max(1, raw_h // 2)))
+                im.seek(0)
+                im.load()
+                return to_rgb(ImageOps.exif_transpose(im))
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise CorruptImageError(f"cannot decode the {self.format} image: {exc}") from exc
+
+    def _fast_first_look(self) -> Image.Image:
+        image = self._decode(draft=True)
+        target = first_look_size(*self.size)
+        if image.size == target:
+            return image
+        # Draft decoding lands on ceil(side / 2) or the full size; finish with LANCZOS
+        # (reducing_gap first box-reduces large images, much faster at equal quality).
+        return image.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+    def __repr__(self) -> str:
+        w, h = self.size
+        return f"SourceImage({self.format or 'PIL'} {w}x{h}, mode={self.mode})"
+
+
+def load_image(
+    source: ImageInput,
+    *,
+    max_pixels: int = DEFAULT_PIXEL_LIMIT,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    allow_private_urls: bool = False,
+    timeout: float = 10.0,
+) -> SourceImage:
+    """Read an image from any supported source, header only.
+
+    Sources: a file path (``str`` or ``PathLike``), ``file://`` / ``http(s)://`` / ``data:`` URL,
+    raw bytes, base64 text, a PIL image, a :class:`SourceImage` (returned as is), or an image
+    content block (LangChain v1 ``{"type": "image", "base64"|"url", "mime_type"}``, legacy
+    ``source_type`` blocks, OpenAI ``{"type": "image_url", "image_url": {"url"}}``, Responses
+    ``input_image``, and the camelCase ``{"type": "image", "data", "mimeType"}`` that some chat
+    UIs send).
+
+    Args:
+        source: the image.
+        max_pixels: refuse images with more pixels than this (decompression bombs).
+        max_bytes: refuse files or downloads larger than this.
+        allow_private_urls: allow URLs that resolve to private, loopback or link-local addresses.
+        timeout: overall download deadline for URLs, in seconds.
+
+    Example:
+        >>> png = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmM"
+        ...        "IQAAAABJRU5ErkJggg==")
+        >>> url = "data:image/png;base64," + png
+        >>> load_image({"type": "image_url", "image_url": {"url": url}}).size
+        (1, 1)
+
+    Raises:
+        NotAnImageError, CorruptImageError, ImageTooLargeError, ImageTooSmallError,
+        UnsupportedSourceError, UnsafeURLError, DownloadError (all :class:`ImageError`).
+    """
+    if isinstance(source, SourceImage):
+        return source
+    if isinstance(source, Image.Image):
+        return _from_pil(source, max_pixels)
+    if isinstance(source, Mapping):
+        return load_image(
+            image_reference_from_block(source),
+            max_pixels=max_pixels,
+            max_bytes=max_bytes,
+            allow_private_urls=allow_private_urls,
+            timeout=timeout,
+        )
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return _from_bytes(bytes(source), max_pixels, max_bytes)
+    if isinstance(source, os.PathLike):
+        return _from_bytes(_read_file(Path(source), max_bytes), max_pixels, max_bytes)
+    if isinstance(source, str):
+        data = _bytes_from_string(
+            source, max_bytes=max_bytes, allow_private_urls=allow_private_urls, timeout=timeout
+        )
+        return _from_bytes(data, max_pixels, max_bytes)
+    raise UnsupportedSourceError(f"cannot load an image from a {type(source).__name__}")
+
+
+def _bytes_from_string(
+    source: str, *, max_bytes: int, allow_private_urls: bool, timeout: float
+) -> bytes:
+    stripped = source.strip()
+    if stripped.startswith("data:"):
+        return _from_data_url(stripped, max_bytes)
+    scheme = urlsplit(stripped).scheme.lower() if "://" in stripped[:16] else ""
+    if scheme in ("http", "https"):
+        return fetch_url(
+            stripped, allow_private=allow_private_urls, max_bytes=max_bytes, timeout=timeout
+        )
+    if scheme == "file":
+        return _read_file(Path(unquote(urlsplit(stripped).path)), max_bytes)
+    if scheme:
+        raise UnsupportedSourceError(f"unsupported URL scheme {scheme!r} in {stripped[:80]!r}")
+    if len(stripped) < 4096 and ("/" in stripped or "." in stripped[-6:] or os.sep in stripped):
+        path = Path(stripped).expanduser()
+        if path.exists() or not _B64_CHARS.match(stripped):
+            return _read_file(path, max_bytes)
+    if _B64_CHARS.match(stripped):
+        return _decode_base64(stripped, max_bytes, what="base64 text")
+    raise UnsupportedSourceError(
+        f"{stripped[:80]!r} is not an existing file, an http(s)/file/data URL or base64 image data"
+    )
+
+
+def _from_data_url(url: str, max_bytes: int) -> bytes:
+    header, sep, payload = url.partition(",")
+    if not sep:
+        raise UnsupportedSourceError("malformed data URL: no ',' separating header and data")
+    if not header.endswith(";base64"):
+        raise UnsupportedSourceError("data URLs must be base64-encoded (';base64')")
+    mime = header[5:].split(";", 1)[0]
+    if mime and not mime.startswith("image/"):
+        raise NotAnImageError(f"data URL holds {mime!r}, not an image")
+    return _decode_base64(payload, max_bytes, what="data URL")
+
+
+def _decode_base64(text: str, max_bytes: int, *, what: str) -> bytes:
+    if len(text) * 3 // 4 > max_bytes:
+        raise ImageTooLargeError(f"{what} is over the {max_bytes}-byte limit")
+    cleaned = re.sub(r"\s+", "", text)
+    try:
+        if "-" in cleaned or "_" in cleaned:
+            return base64.urlsafe_b64decode(cleaned + "=" * (-len(cleaned) % 4))
+        return base64.b64decode(cleaned + "=" * (-len(cleaned) % 4), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise NotAnImageError(f"{what} is not valid base64: {exc}") from exc
+
+
+def _read_file(path: Path, max_bytes: int) -> bytes:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError as exc:
+        raise UnsupportedSourceError(f"no such image file: {path}") from exc
+    except OSError as exc:
+        raise UnsupportedSourceError(f"cannot read {path}: {exc}") from exc
+    if not path.is_file():
+        raise UnsupportedSourceError(f"{path} is not a file")
+    if size > max_bytes:
+        raise ImageTooLargeError(f"{path} is {size} bytes, over the {max_bytes}-byte limit")
+    return path.read_bytes()
+
+
+def _open(data: bytes) -> Image.Image:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        return Image.open(io.BytesIO(data))
+
+
+def _from_bytes(data: bytes, max_pixels: int, max_bytes: int) -> SourceImage:
+    if len(data) > max_bytes:
+        raise ImageTooLargeError(f"image is {len(data)} bytes, over the {max_bytes}-byte limit")
+    if not data:
+        raise NotAnImageError("empty input: 0 bytes")
+    try:
+        with _open(data) as im:
+            raw_size = im.size
+            image_format = im.format
+            mode = im.mode
+            frames = getattr(im, "n_frames", 1)
+            orientation = int(im.getexif().get(_ORIENTATION_TAG, 1) or 1)
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(f"image is a decompression bomb: {exc}") from exc
+    except UnidentifiedImageError as exc:
+        raise NotAnImageError(
+            f"not an image Pillow can read ({len(data)} bytes starting {data[:8]!r})"
+        ) from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise CorruptImageError(f"cannot read the image header: {exc}") from exc
+    _check_size(raw_size, max_pixels)
+    return SourceImage(
+        data=data,
+        pil=None,
+        image_format=image_format,
+        raw_size=raw_size,
+        orientation=orientation if 1 <= orientation <= 8 else 1,
+        mode=mode,
+        frames=frames,
+    )
+
+
+def _from_pil(image: Image.Image, max_pixels: int) -> SourceImage:
+    _check_size(image.size, max_pixels)
+    return SourceImage(
+        data=None,
+        pil=image,
+        image_format=None,
+        raw_size=image.size,
+        orientation=int(image.getexif().get(_ORIENTATION_TAG, 1) or 1),
+        mode=image.mode,
+        frames=getattr(image, "n_frames", 1),
+    )
+
+
+def _check_size(size: tuple[int, int], max_pixels: int) -> None:
+    width, height = size
+    if width <= 0 or height <= 0:
+        raise ImageTooSmallError(f"image has a zero side: {width}x{height}")
+    if width * height > max_pixels:
+        raise ImageTooLargeError(
+            f"image is {width}x{height} = {width * height} pixels, over the limit of "
+            f"{max_pixels} (raise max_pixels to allow it)"
+        )
+    if max(width, height) / min(width, height) > MAX_ASPECT_RATIO:
+        raise ImageTooLargeError(
+            f"image is {width}x{height}: aspect ratio over {MAX_ASPECT_RATIO}, which Qwen2.5-VL "
+            "cannot process"
+        )

@@ -1,0 +1,143 @@
+"""Qwen2.5-VL visual-token arithmetic (protocol §3): one LLM token per 28×28 pixels.
+
+These reproduce the Qwen2.5-VL image processor's ``smart_resize`` exactly (Python's ``round``,
+i.e. round-half-to-even, included), so counts match ``image_grid_thw.prod() // 4``.
+
+Example:
+    >>> visual_tokens(1920, 1080), visual_tokens(960, 540)
+    (2691, 646)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "DEFAULT_MIN_PIXELS",
+    "MAX_ASPECT_RATIO",
+    "PIXELS_PER_TOKEN",
+    "TokenAccount",
+    "smart_resize",
+    "visual_tokens",
+]
+
+PATCH_FACTOR = 28
+"""14-px patches merged 2×2: the processor resizes to multiples of 28."""
+PIXELS_PER_TOKEN = PATCH_FACTOR * PATCH_FACTOR
+DEFAULT_MIN_PIXELS = 3136
+DEFAULT_MAX_PIXELS = 12845056
+MAX_ASPECT_RATIO = 200
+"""The processor refuses images whose long side exceeds 200× the short side."""
+
+
+def smart_resize(
+    height: int,
+    width: int,
+    *,
+    factor: int = PATCH_FACTOR,
+    min_pixels: int = DEFAULT_MIN_PIXELS,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> tuple[int, int]:
+    """The ``(height, width)`` the Qwen2.5-VL processor resizes an image to.
+
+    Note the argument order (height first), as in the processor.
+
+    Example:
+        >>> smart_resize(1080, 1920)
+        (1092, 1932)
+
+    Raises:
+        ValueError: for a non-positive side or an aspect ratio above 200.
+    """
+    if height <= 0 or width <= 0:
+        raise ValueError(f"image sides must be positive, got {width}x{height}")
+    if max(height, width) / min(height, width) > MAX_ASPECT_RATIO:
+        raise ValueError(
+            f"absolute aspect ratio must be smaller than {MAX_ASPECT_RATIO}, "
+            f"got {max(height, width) / min(height, width):.1f} ({width}x{height})"
+        )
+    # As in the processor: no max(factor, ...) here (a side under 14 px rounds to 0 and lands in
+    # the min_pixels branch, which changes the result for thin images).
+    h_bar = round(height / factor) * factor
+    w_bar = round(width / factor) * factor
+    if h_bar * w_bar > max_pixels:
+        beta = math.sqrt((height * width) / max_pixels)
+        h_bar = max(factor, math.floor(height / beta / factor) * factor)
+        w_bar = max(factor, math.floor(width / beta / factor) * factor)
+    elif h_bar * w_bar < min_pixels:
+        beta = math.sqrt(min_pixels / (height * width))
+        h_bar = math.ceil(height * beta / factor) * factor
+        w_bar = math.ceil(width * beta / factor) * factor
+    return h_bar, w_bar
+
+
+def visual_tokens(
+    width: int,
+    height: int,
+    *,
+    min_pixels: int = DEFAULT_MIN_PIXELS,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> int:
+    """LLM tokens a ``width × height`` image costs Qwen2.5-VL (``<|image_pad|>`` count).
+
+    The ``<|vision_start|>``/``<|vision_end|>`` pair adds 2 more tokens in the prompt.
+
+    Example:
+        >>> visual_tokens(2048, 1024), visual_tokens(1024, 512), visual_tokens(4032, 3024)
+        (2701, 666, 15552)
+    """
+    h, w = smart_resize(height, width, min_pixels=min_pixels, max_pixels=max_pixels)
+    return (h * w) // PIXELS_PER_TOKEN
+
+
+@dataclass(frozen=True)
+class TokenAccount:
+    """Visual tokens one question spent, against always sending the full-resolution image.
+
+    Attributes:
+        first_look: tokens of the downsampled first look.
+        high_res: tokens of the high-resolution image, 0 when no resize was requested.
+        full_res_baseline: tokens the same question costs when only the full image is sent.
+
+    Example:
+        >>> acc = TokenAccount(first_look=646, high_res=0, full_res_baseline=2691)
+        >>> acc.used, round(acc.ratio, 3), acc.saved
+        (646, 0.24, 2045)
+    """
+
+    first_look: int
+    high_res: int
+    full_res_baseline: int
+
+    @property
+    def used(self) -> int:
+        """Visual tokens actually in the context (both images after a resize)."""
+        return self.first_look + self.high_res
+
+    @property
+    def saved(self) -> int:
+        """Tokens saved against the baseline (negative after a resize: ≈ -0.25× baseline)."""
+        return self.full_res_baseline - self.used
+
+    @property
+    def ratio(self) -> float:
+        """``used / full_res_baseline`` (≈ 0.25 direct, ≈ 1.25 after a resize)."""
+        return self.used / self.full_res_baseline if self.full_res_baseline else 0.0
+
+    def as_dict(self) -> dict[str, int | float]:
+        """Plain data for state, JSON and stream events.
+
+        Example:
+            >>> TokenAccount(10, 0, 40).as_dict()["ratio"]
+            0.25
+        """
+        return {
+            "first_look": self.first_look,
+            "high_res": self.high_res,
+            "full_res_baseline": self.full_res_baseline,
+            "used": self.used,
+            "saved": self.saved,
+            "ratio": self.ratio,
+        }
