@@ -410,7 +410,7 @@ def _from_bytes(data: bytes, max_pixels: int, max_bytes: int) -> SourceImage:
             image_format = im.format
             mode = im.mode
             frames = getattr(im, "n_frames", 1)
-            orientation = int(im.getexif().get(_ORIENTATION_TAG, 1) or 1)
+            orientation = _header_orientation(im, data)
     except Image.DecompressionBombError as exc:
         raise ImageTooLargeError(f"image is a decompression bomb: {exc}") from exc
     except UnidentifiedImageError as exc:
@@ -429,6 +429,35 @@ def _from_bytes(data: bytes, max_pixels: int, max_bytes: int) -> SourceImage:
         mode=mode,
         frames=frames,
     )
+
+
+def _header_orientation(image: Image.Image, data: bytes) -> int:
+    """The EXIF orientation tag, read without decoding pixels.
+
+    Pillow's ``PngImageFile.getexif()`` decodes the whole image to find an ``eXIf`` chunk placed
+    after the pixel data; for PNG the chunk list is walked instead (no decompression).
+    """
+    if image.format != "PNG":
+        return int(image.getexif().get(_ORIENTATION_TAG, 1) or 1)
+    raw = image.info.get("exif") or _png_exif_chunk(data)
+    if not raw:
+        return 1
+    exif = Image.Exif()
+    exif.load(raw)
+    return int(exif.get(_ORIENTATION_TAG, 1) or 1)
+
+
+def _png_exif_chunk(data: bytes) -> bytes | None:
+    offset = 8  # after the PNG signature
+    while offset + 8 <= len(data):
+        length = int.from_bytes(data[offset : offset + 4], "big")
+        kind = data[offset + 4 : offset + 8]
+        if kind == b"eXIf":
+            return data[offset + 8 : offset + 8 + length]
+        if kind == b"IEND":
+            break
+        offset += 12 + length
+    return None
 
 
 def _from_pil(image: Image.Image, max_pixels: int) -> SourceImage:
