@@ -1,0 +1,52 @@
+"""Evaluation: benchmarks, the three-mode runner, records, summaries, plots, synthetic data.
+
+``visionthink eval`` (see :mod:`visionthink_agent.cli.eval_command`) is the command-line face of
+:func:`run_evaluation`.
+
+Example:
+    >>> from visionthink_agent.evaluation import MODES, make_synthetic_samples
+    >>> MODES, make_synthetic_samples(2)[1].needs_high_res
+    (('visionthink', 'full', 'low'), False)
+"""
+
+from visionthink_agent.evaluation.benchmark import BenchmarkError, EvalSample, load_benchmark
+from visionthink_agent.evaluation.modes import ModeOutcome, run_single_look, run_visionthink
+from visionthink_agent.evaluation.plot import plot_accuracy_vs_tokens
+from visionthink_agent.evaluation.records import (
+    MODES,
+    EvalMode,
+    ResumeMismatchError,
+    SampleRecord,
+    load_records,
+)
+from visionthink_agent.evaluation.runner import EvalRun, Judge, run_evaluation
+from visionthink_agent.evaluation.summary import ModeSummary, summarize, summary_table
+from visionthink_agent.evaluation.synthetic import (
+    SyntheticBenchmark,
+    make_synthetic_samples,
+    write_synthetic_benchmark,
+)
+
+__all__ = [
+    "MODES",
+    "BenchmarkError",
+    "EvalMode",
+    "EvalRun",
+    "EvalSample",
+    "Judge",
+    "ModeOutcome",
+    "ModeSummary",
+    "ResumeMismatchError",
+    "SampleRecord",
+    "SyntheticBenchmark",
+    "load_benchmark",
+    "load_records",
+    "make_synthetic_samples",
+    "plot_accuracy_vs_tokens",
+    "run_evaluation",
+    "run_single_look",
+    "run_visionthink",
+    "summarize",
+    "summary_table",
+    "write_synthetic_benchmark",
+]

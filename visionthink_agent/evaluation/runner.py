@@ -1,0 +1,226 @@
+"""The evaluation loop: every sample in every mode, concurrently, resumable, judged, summarised.
+
+:func:`run_evaluation` writes into one output folder:
+
+* ``records.jsonl`` — one :class:`~.records.SampleRecord` per (mode, sample), appended as each
+  finishes (an interrupted run continues where it stopped; errored samples are retried);
+* ``summary.json`` — the per-mode :class:`~.summary.ModeSummary` list;
+* ``accuracy_vs_tokens.png`` — the plot.
+
+Example:
+    >>> import asyncio  # doctest: +SKIP
+    >>> run = asyncio.run(run_evaluation(load_benchmark("bench.jsonl"), model=chat_model,
+    ...                                  judge=judge, out_dir="runs/demo"))  # doctest: +SKIP
+    >>> run.summaries[0].accuracy  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from visionthink_agent.evaluation.benchmark import EvalSample
+from visionthink_agent.evaluation.modes import ModeOutcome, run_single_look, run_visionthink
+from visionthink_agent.evaluation.plot import plot_accuracy_vs_tokens
+from visionthink_agent.evaluation.records import (
+    MODES,
+    EvalMode,
+    SampleRecord,
+    append_record,
+    load_records,
+    pending,
+)
+from visionthink_agent.evaluation.summary import ModeSummary, summarize
+from visionthink_agent.images import load_image
+
+__all__ = ["EvalRun", "Judge", "run_evaluation", "run_one"]
+
+RECORDS_FILE = "records.jsonl"
+SUMMARY_FILE = "summary.json"
+PLOT_FILE = "accuracy_vs_tokens.png"
+
+
+class Judge(Protocol):
+    """Anything with the shared judges' ``score`` (``visionthink_agent.judge``)."""
+
+    async def score(self, question: str, ground_truth: str, prediction: str) -> Any:
+        """Judge one prediction; the result has a 0/1 ``score`` (or a ``correct`` flag)."""
+
+
+@dataclass(frozen=True)
+class EvalRun:
+    """The outcome of :func:`run_evaluation`.
+
+    Attributes:
+        records: every record of the run (resumed ones included), mode-major order.
+        summaries: one summary per mode.
+        records_path: ``records.jsonl``.
+        summary_path: ``summary.json``.
+        plot_path: ``accuracy_vs_tokens.png``.
+        ran: how many (mode, sample) pairs this call ran (the rest came from the records).
+    """
+
+    records: list[SampleRecord]
+    summaries: list[ModeSummary]
+    records_path: Path
+    summary_path: Path
+    plot_path: Path
+    ran: int
+
+
+def _verdict(result: Any) -> tuple[bool, dict[str, Any]]:
+    """Read a judge result into ``(correct, plain details)``."""
+    details: dict[str, Any]
+    if hasattr(result, "model_dump"):
+        details = result.model_dump(mode="json")
+    elif hasattr(result, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        details = json.loads(json.dumps(asdict(result), default=str))
+    else:
+        details = {"result": repr(result)}
+    correct = getattr(result, "correct", None)
+    if correct is None:
+        correct = float(getattr(result, "score", 0)) >= 1.0
+    return bool(correct), details
+
+
+async def run_one(
+    mode: EvalMode, sample: EvalSample, *, model: Any, agent: Any, judge: Judge
+) -> SampleRecord:
+    """Run and judge one sample in one mode; any failure becomes the record's ``error``.
+
+    Args:
+        mode: the evaluation mode.
+        sample: the benchmark sample.
+        model: the chat model (used by the ``full`` / ``low`` baselines).
+        agent: the compiled VisionThink graph (used by ``visionthink``).
+        judge: the judge.
+    """
+    base = SampleRecord(
+        sample_id=sample.id,
+        mode=mode,
+        question=sample.question,
+        ground_truth=sample.answer,
+        metadata=sample.metadata,
+    )
+    try:
+        source = load_image(sample.image)
+        outcome: ModeOutcome
+        if mode == "visionthink":
+            outcome = await run_visionthink(agent, source, sample.question)
+        else:
+            outcome = await run_single_look(model, source, sample.question, mode)
+        correct, details = _verdict(
+            await judge.score(sample.question, sample.answer, outcome.prediction)
+        )
+    except Exception as exc:  # one bad sample must not end the run: it is recorded and retried
+        return base.model_copy(update={"error": f"{type(exc).__name__}: {exc}"})
+    return base.model_copy(
+        update=dict(
+            prediction=outcome.prediction,
+            output=outcome.output,
+            correct=correct,
+            judge=details,
+            resized=outcome.resized,
+            status=outcome.status,
+            visual_tokens=outcome.visual_tokens,
+            usage=outcome.usage,
+            latency_s=round(outcome.latency_s, 4),
+        )
+    )
+
+
+def _compile_agent(model: Any, agent_mode: str) -> Any:
+    from visionthink_agent.graph import create_visionthink_agent
+
+    return create_visionthink_agent(model, mode=agent_mode).compile()
+
+
+async def run_evaluation(
+    samples: Sequence[EvalSample],
+    *,
+    model: Any,
+    judge: Judge,
+    out_dir: str | Path,
+    modes: Sequence[EvalMode] = MODES,
+    agent_mode: str = "prompted",
+    concurrency: int = 4,
+    resume: bool = True,
+    progress: bool = True,
+    title: str = "Accuracy vs visual tokens",
+) -> EvalRun:
+    """Evaluate ``model`` on ``samples`` in each mode and write records, summary and plot.
+
+    Args:
+        samples: the benchmark (:func:`~.benchmark.load_benchmark`).
+        model: a LangChain chat model (OpenAI-compatible server, in-process transformers...).
+        judge: scores predictions (``visionthink_agent.judge``: rule judges or an LLM judge).
+        out_dir: the run folder.
+        modes: which of ``visionthink``, ``full``, ``low`` to run.
+        agent_mode: the agent's tool protocol, ``prompted`` or ``native``.
+        concurrency: samples in flight at once.
+        resume: keep the finished records already in ``out_dir`` (else start afresh).
+        progress: show a progress bar per mode.
+        title: the plot title.
+
+    Raises:
+        ValueError: an unknown mode, no samples, or ``concurrency < 1``.
+        ResumeMismatchError: ``out_dir`` holds records of other samples.
+    """
+    unknown = sorted(set(modes) - set(MODES))
+    if unknown:
+        raise ValueError(f"unknown mode(s) {unknown}; choose from {list(MODES)}")
+    if not samples:
+        raise ValueError("no samples to evaluate")
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    records_path = out / RECORDS_FILE
+    if not resume:
+        records_path.unlink(missing_ok=True)
+    done = load_records(records_path)
+    todo = pending(samples, modes, done)
+    agent = _compile_agent(model, agent_mode) if any(m == "visionthink" for m, _ in todo) else None
+    semaphore = asyncio.Semaphore(concurrency)
+    lock = asyncio.Lock()
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        disable=not progress,
+    ) as bar:
+        tasks = {
+            mode: bar.add_task(
+                mode, total=len(samples), completed=len(samples) - sum(m == mode for m, _ in todo)
+            )
+            for mode in modes
+        }
+
+        async def work(mode: EvalMode, sample: EvalSample) -> None:
+            async with semaphore:
+                record = await run_one(mode, sample, model=model, agent=agent, judge=judge)
+            async with lock:
+                append_record(records_path, record)
+                done[record.key] = record
+                bar.advance(tasks[mode])
+
+        await asyncio.gather(*(work(mode, sample) for mode, sample in todo))
+
+    records = [done[(m, s.id)] for m in modes for s in samples]
+    summaries = summarize(records)
+    summary_path = out / SUMMARY_FILE
+    summary_path.write_text(
+        json.dumps([s.as_dict() for s in summaries], indent=2) + "\n", encoding="utf-8"
+    )
+    plot_path = plot_accuracy_vs_tokens(summaries, out / PLOT_FILE, title=title)
+    return EvalRun(records, summaries, records_path, summary_path, plot_path, ran=len(todo))

@@ -1,0 +1,154 @@
+"""Summary statistics of an evaluation run, per mode, and the rich table that prints them.
+
+``visual_tokens_pct`` is the total visual tokens the mode put in the model's context over the
+total the same samples cost at full resolution (``sum(used) / sum(full_res_baseline)``), the
+measure the VisionThink paper reports; ``resize_ratio`` is the share of samples whose trajectory
+got the high-resolution image (protocol §6).
+
+Example:
+    >>> from visionthink_agent.evaluation.records import SampleRecord
+    >>> recs = [SampleRecord(sample_id=str(i), mode="low", question="Q", ground_truth="1",
+    ...                      correct=i < 3, latency_s=float(i),
+    ...                      visual_tokens={"used": 25, "full_res_baseline": 100})
+    ...         for i in range(4)]
+    >>> s = summarize(recs)[0]
+    >>> s.mode, s.accuracy, s.visual_tokens_pct, s.latency_p50_s
+    ('low', 0.75, 25.0, 1.5)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from visionthink_agent.evaluation.records import MODES, SampleRecord
+
+__all__ = ["ModeSummary", "percentile", "summarize", "summary_table"]
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0–100) with linear interpolation (numpy's default).
+
+    Example:
+        >>> percentile([1.0, 2.0, 3.0, 4.0], 50), percentile([1.0, 2.0, 3.0, 4.0], 95)
+        (2.5, 3.85)
+        >>> percentile([], 50)
+        0.0
+    """
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low, high = math.floor(rank), math.ceil(rank)
+    return round(ordered[low] + (ordered[high] - ordered[low]) * (rank - low), 6)
+
+
+@dataclass(frozen=True)
+class ModeSummary:
+    """Aggregates of one mode over a run.
+
+    Attributes:
+        mode: the evaluation mode.
+        samples: records counted (errors included).
+        errors: samples that failed (counted as wrong).
+        accuracy: share judged correct.
+        resize_ratio: share of samples that got the high-resolution image.
+        visual_tokens_mean: mean visual tokens in context per sample.
+        visual_tokens_pct: total visual tokens as a percentage of always-full-resolution.
+        latency_p50_s: median model latency.
+        latency_p95_s: 95th percentile model latency.
+        by_category: accuracy and resize ratio per ``category`` metadata value, when present.
+    """
+
+    mode: str
+    samples: int
+    errors: int
+    accuracy: float
+    resize_ratio: float
+    visual_tokens_mean: float
+    visual_tokens_pct: float
+    latency_p50_s: float
+    latency_p95_s: float
+    by_category: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for ``summary.json``."""
+        return asdict(self)
+
+
+def _share(flags: Iterable[bool]) -> float:
+    values = list(flags)
+    return round(sum(values) / len(values), 6) if values else 0.0
+
+
+def _summarize_mode(mode: str, records: list[SampleRecord]) -> ModeSummary:
+    used = sum(r.visual_tokens.get("used", 0) for r in records)
+    baseline = sum(r.visual_tokens.get("full_res_baseline", 0) for r in records)
+    latencies = [r.latency_s for r in records if r.error is None]
+    categories: dict[str, list[SampleRecord]] = {}
+    for record in records:
+        category = record.metadata.get("category")
+        if category is not None:
+            categories.setdefault(str(category), []).append(record)
+    return ModeSummary(
+        mode=mode,
+        samples=len(records),
+        errors=sum(r.error is not None for r in records),
+        accuracy=_share(r.correct for r in records),
+        resize_ratio=_share(r.resized for r in records),
+        visual_tokens_mean=round(used / len(records), 3),
+        visual_tokens_pct=round(100 * used / baseline, 3) if baseline else 0.0,
+        latency_p50_s=percentile(latencies, 50),
+        latency_p95_s=percentile(latencies, 95),
+        by_category={
+            name: {
+                "samples": len(group),
+                "accuracy": _share(r.correct for r in group),
+                "resize_ratio": _share(r.resized for r in group),
+            }
+            for name, group in sorted(categories.items())
+        },
+    )
+
+
+def summarize(records: Iterable[SampleRecord]) -> list[ModeSummary]:
+    """One :class:`ModeSummary` per mode present, in the order of :data:`MODES`.
+
+    Example:
+        >>> summarize([])
+        []
+    """
+    by_mode: dict[str, list[SampleRecord]] = {}
+    for record in records:
+        by_mode.setdefault(record.mode, []).append(record)
+    return [_summarize_mode(mode, by_mode[mode]) for mode in MODES if mode in by_mode]
+
+
+def summary_table(summaries: Sequence[ModeSummary], title: str = "Evaluation") -> Any:
+    """A ``rich`` table of the summaries (print it with a ``rich.console.Console``).
+
+    Example:
+        >>> summary_table([]).columns[0].header
+        'mode'
+    """
+    from rich.table import Table
+
+    table = Table(title=title)
+    for header in ("mode", "n", "accuracy", "resize ratio", "visual tokens", "% of full-res"):
+        table.add_column(header, justify="left" if header == "mode" else "right")
+    table.add_column("latency p50 / p95 (s)", justify="right")
+    table.add_column("errors", justify="right")
+    for s in summaries:
+        table.add_row(
+            s.mode,
+            str(s.samples),
+            f"{100 * s.accuracy:.1f}%",
+            f"{100 * s.resize_ratio:.1f}%",
+            f"{s.visual_tokens_mean:.0f}",
+            f"{s.visual_tokens_pct:.1f}%",
+            f"{s.latency_p50_s:.2f} / {s.latency_p95_s:.2f}",
+            str(s.errors),
+        )
+    return table
