@@ -1,0 +1,95 @@
+"""Draw the demo images used by the README and the examples (deterministic, no download).
+
+``receipt.png`` is a synthetic shop receipt: a tall page of small print (items, prices, tax) with
+the total near the bottom — small text that a half-resolution first look may not read, the case
+VisionThink's resize tool exists for.
+
+Run ``python examples/images/make_images.py`` to regenerate the committed files.
+
+Example:
+    >>> image = draw_receipt()
+    >>> image.size
+    (600, 620)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+HERE = Path(__file__).resolve().parent
+
+ITEMS: list[tuple[str, float]] = [
+    ("Espresso", 2.80),
+    ("Oat milk flat white", 4.20),
+    ("Blueberry muffin", 3.10),
+    ("Sparkling water 0.5l", 1.90),
+    ("Avocado toast", 8.50),
+    ("Side salad", 4.75),
+    ("Chocolate cookie", 2.25),
+    ("Orange juice", 3.60),
+]
+TAX_RATE = 0.08
+
+
+def receipt_total() -> float:
+    """The total printed on the receipt (subtotal plus tax), rounded to cents.
+
+    Example:
+        >>> receipt_total()
+        33.59
+    """
+    subtotal = round(sum(price for _, price in ITEMS), 2)
+    return round(subtotal + round(subtotal * TAX_RATE, 2), 2)
+
+
+def draw_receipt(width: int = 600, height: int = 620) -> Image.Image:
+    """Draw the receipt: shop header, item lines in small print, subtotal, tax and total.
+
+    Example:
+        >>> draw_receipt().getpixel((0, 0))
+        (250, 248, 240)
+    """
+    image = Image.new("RGB", (width, height), (250, 248, 240))
+    draw = ImageDraw.Draw(image)
+    small = ImageFont.load_default(size=13)
+    large = ImageFont.load_default(size=22)
+    margin, y = 40, 40
+    draw.text((width // 2, y), "CORNER CAFE", font=large, fill=(20, 20, 20), anchor="mt")
+    y += 40
+    for line in ("12 Harbour Street, Portsmouth", "Tue 24 Nov 2026  09:41  Till 3"):
+        draw.text((width // 2, y), line, font=small, fill=(60, 60, 60), anchor="mt")
+        y += 22
+    y += 30
+    subtotal = round(sum(price for _, price in ITEMS), 2)
+    tax = round(subtotal * TAX_RATE, 2)
+    rows = [(name, f"{price:.2f}") for name, price in ITEMS]
+    rows += [("", ""), ("Subtotal", f"{subtotal:.2f}"), (f"VAT {TAX_RATE:.0%}", f"{tax:.2f}")]
+    for name, price in rows:
+        draw.text((margin, y), name, font=small, fill=(30, 30, 30))
+        draw.text((width - margin, y), price, font=small, fill=(30, 30, 30), anchor="ra")
+        y += 26
+    y += 16
+    draw.line((margin, y, width - margin, y), fill=(30, 30, 30), width=1)
+    y += 16
+    draw.text((margin, y), "TOTAL", font=small, fill=(0, 0, 0))
+    draw.text(
+        (width - margin, y), f"{receipt_total():.2f}", font=small, fill=(0, 0, 0), anchor="ra"
+    )
+    y += 60
+    draw.text(
+        (width // 2, y), "Thank you for your visit!", font=small, fill=(60, 60, 60), anchor="mt"
+    )
+    return image
+
+
+def main() -> None:
+    """Write every demo image next to this script."""
+    path = HERE / "receipt.png"
+    draw_receipt().save(path, optimize=True)
+    print(f"wrote {path} (total {receipt_total():.2f})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,15 @@
+"""Fixtures for the backend tests: one tiny Qwen2.5-VL checkpoint per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from visionthink_agent.backends.tiny import write_tiny_checkpoint
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random-weight checkpoint written once for the whole session."""
+    return write_tiny_checkpoint(tmp_path_factory.mktemp("models") / "tiny")

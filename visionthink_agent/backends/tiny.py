@@ -1,0 +1,334 @@
+"""A tiny random-weight Qwen2.5-VL checkpoint, written in seconds, with no download.
+
+The checkpoint has the real Qwen2.5-VL layout where it matters for plumbing — 14-px patches,
+2×2 merge, temporal patch 2, M-RoPE, the Qwen special tokens as single tokens, the stock chat
+template, the real processor classes — and tiny hidden sizes everywhere else. Its answers are
+random text; the processor, the image-token arithmetic, generation and parsing are real.
+
+The tokenizer is built here: a byte-level BPE (Qwen's pre-tokenizer) trained on a small
+built-in corpus (the VisionThink prompts plus some English), with every Qwen2.5-VL added token.
+
+Command line::
+
+    python -m visionthink_agent.backends.tiny [DIR] [--seed N] [--overwrite]
+
+Example:
+    >>> import tempfile
+    >>> from transformers import AutoProcessor
+    >>> path = write_tiny_checkpoint(tempfile.mkdtemp() + "/tiny")
+    >>> processor = AutoProcessor.from_pretrained(path)
+    >>> processor.tokenizer.convert_tokens_to_ids("<|image_pad|>") == TINY_IMAGE_TOKEN_ID
+    True
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+from visionthink_agent import protocol
+from visionthink_agent.backends.qwen_template import QWEN2_5_VL_CHAT_TEMPLATE
+
+__all__ = [
+    "QWEN_ADDED_TOKENS",
+    "TINY_IMAGE_TOKEN_ID",
+    "TINY_MODEL_ALIAS",
+    "default_tiny_dir",
+    "main",
+    "write_tiny_checkpoint",
+]
+
+TINY_MODEL_ALIAS: Final[str] = "tiny"
+"""The model name (``--model tiny``) that selects this checkpoint."""
+
+_FORMAT_VERSION: Final[int] = 1
+_MARKER: Final[str] = "visionthink_tiny.json"
+_BPE_VOCAB_SIZE: Final[int] = 1024
+
+# Qwen2.5-VL's added tokens in their released order (ids 151643..151664 there); the bool says
+# whether the token is "special" (skipped when decoding with skip_special_tokens=True).
+QWEN_ADDED_TOKENS: Final[tuple[tuple[str, bool], ...]] = (
+    ("<|endoftext|>", True),
+    ("<|im_start|>", True),
+    ("<|im_end|>", True),
+    ("<|object_ref_start|>", True),
+    ("<|object_ref_end|>", True),
+    ("<|box_start|>", True),
+    ("<|box_end|>", True),
+    ("<|quad_start|>", True),
+    ("<|quad_end|>", True),
+    ("<|vision_start|>", True),
+    ("<|vision_end|>", True),
+    ("<|vision_pad|>", True),
+    ("<|image_pad|>", True),
+    ("<|video_pad|>", True),
+    ("<tool_call>", False),
+    ("</tool_call>", False),
+    ("<|fim_prefix|>", False),
+    ("<|fim_middle|>", False),
+    ("<|fim_suffix|>", False),
+    ("<|fim_pad|>", False),
+    ("<|repo_name|>", False),
+    ("<|file_sep|>", False),
+)
+_ADDED_IDS: Final[dict[str, int]] = {
+    token: _BPE_VOCAB_SIZE + i for i, (token, _) in enumerate(QWEN_ADDED_TOKENS)
+}
+TINY_IMAGE_TOKEN_ID: Final[int] = _ADDED_IDS["<|image_pad|>"]
+"""Token id of ``<|image_pad|>`` in the tiny checkpoint."""
+_VOCAB_SIZE: Final[int] = 1088  # BPE vocab + added tokens, padded to a multiple of 64
+
+_ENGLISH: Final[str] = """\
+The receipt shows a list of items, their prices and a total at the bottom.
+What is the total? How many cats are in the picture? Read the small text on the sign.
+The answer is 42. The image is too small to read, so I need the full resolution image.
+Coffee 3.50 Sandwich 7.25 Salad 6.80 Water 1.20 Subtotal 18.75 Tax 1.50 Total 20.25
+A man is riding a red bicycle down a street next to a blue car and a tall building.
+0 1 2 3 4 5 6 7 8 9 10 100 1000 (A) (B) (C) (D) \\boxed{B} yes no left right top bottom
+"""
+
+
+def default_tiny_dir() -> Path:
+    """Where the CLI keeps the tiny checkpoint: ``$VISIONTHINK_CACHE`` or ``~/.cache``.
+
+    Example:
+        >>> default_tiny_dir().name
+        'tiny-qwen2.5-vl'
+    """
+    root = os.environ.get("VISIONTHINK_CACHE") or Path.home() / ".cache" / "visionthink-agent"
+    return Path(root) / "tiny-qwen2.5-vl"
+
+
+def write_tiny_checkpoint(
+    path: str | os.PathLike[str], *, seed: int = 0, overwrite: bool = False
+) -> Path:
+    """Write a tiny random-weight Qwen2.5-VL checkpoint to ``path`` (idempotent, atomic).
+
+    A directory already holding a tiny checkpoint of the same format and seed is returned as
+    is (a cache hit takes microseconds), so tests and commands can call this freely. The
+    checkpoint is built in a temporary sibling directory and renamed into place, so concurrent
+    writers never see half a checkpoint.
+
+    Args:
+        path: target directory.
+        seed: seed of the random weights (same seed, same weights).
+        overwrite: replace whatever ``path`` holds (also a tiny checkpoint of another seed).
+
+    Returns:
+        The checkpoint directory, loadable with ``Qwen2_5_VLForConditionalGeneration`` and
+        ``AutoProcessor`` ``.from_pretrained``.
+
+    Raises:
+        FileExistsError: ``path`` exists, is not this tiny checkpoint and ``overwrite`` is off.
+
+    Example:
+        >>> import tempfile
+        >>> p = write_tiny_checkpoint(tempfile.mkdtemp() + "/tiny", seed=1)
+        >>> (p / "model.safetensors").is_file(), write_tiny_checkpoint(p, seed=1) == p
+        (True, True)
+    """
+    target = Path(path).expanduser()
+    if target.exists():
+        if not overwrite and _is_tiny_checkpoint(target, seed):
+            return target
+        if not overwrite:
+            raise FileExistsError(
+                f"{target} exists and is not a tiny checkpoint with seed {seed}; "
+                "pass overwrite=True (--overwrite) or choose another directory"
+            )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        _build(staging, seed)
+        if target.exists():  # overwrite, or a concurrent writer finished first
+            if not overwrite and _is_tiny_checkpoint(target, seed):
+                return target
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _is_tiny_checkpoint(path: Path, seed: int) -> bool:
+    try:
+        marker = json.loads((path / _MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return bool(marker == {"format": _FORMAT_VERSION, "seed": seed})
+
+
+def _build(out: Path, seed: int) -> None:
+    import torch
+    from transformers import (
+        GenerationConfig,
+        Qwen2_5_VLConfig,
+        Qwen2_5_VLForConditionalGeneration,
+        Qwen2_5_VLProcessor,
+        Qwen2VLImageProcessor,
+    )
+    from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
+
+    tokenizer = _build_tokenizer()
+    config = Qwen2_5_VLConfig(**_config_kwargs())
+    torch.manual_seed(seed)
+    model = Qwen2_5_VLForConditionalGeneration(config)
+    model.generation_config = GenerationConfig(
+        bos_token_id=_ADDED_IDS["<|endoftext|>"],
+        eos_token_id=[_ADDED_IDS["<|im_end|>"], _ADDED_IDS["<|endoftext|>"]],
+        pad_token_id=_ADDED_IDS["<|endoftext|>"],
+        do_sample=False,
+    )
+    model.save_pretrained(out, safe_serialization=True)
+    image_processor = Qwen2VLImageProcessor(
+        min_pixels=3136,
+        max_pixels=12845056,
+        patch_size=14,
+        merge_size=2,
+        temporal_patch_size=2,
+    )
+    processor = Qwen2_5_VLProcessor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        video_processor=Qwen2VLVideoProcessor(),
+        chat_template=QWEN2_5_VL_CHAT_TEMPLATE,
+    )
+    processor.save_pretrained(out)
+    marker = {"format": _FORMAT_VERSION, "seed": seed}
+    (out / _MARKER).write_text(json.dumps(marker) + "\n", encoding="utf-8")
+
+
+def _config_kwargs() -> dict[str, Any]:
+    ids = _ADDED_IDS
+    return {
+        "vision_config": {
+            "depth": 2,
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_heads": 2,
+            "out_hidden_size": 64,
+            "patch_size": 14,
+            "spatial_merge_size": 2,
+            "temporal_patch_size": 2,
+            "window_size": 112,
+            "fullatt_block_indexes": [1],
+            "in_channels": 3,
+        },
+        "text_config": {
+            "vocab_size": _VOCAB_SIZE,
+            "hidden_size": 64,
+            "intermediate_size": 128,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "max_position_embeddings": 32768,
+            "rope_parameters": {
+                "rope_type": "default",
+                "rope_theta": 1000000.0,
+                "mrope_section": [2, 3, 3],
+            },
+            "bos_token_id": ids["<|endoftext|>"],
+            "eos_token_id": ids["<|im_end|>"],
+            "pad_token_id": ids["<|endoftext|>"],
+        },
+        "image_token_id": ids["<|image_pad|>"],
+        "video_token_id": ids["<|video_pad|>"],
+        "vision_start_token_id": ids["<|vision_start|>"],
+        "vision_end_token_id": ids["<|vision_end|>"],
+        "tie_word_embeddings": False,
+    }
+
+
+def _corpus() -> Iterator[str]:
+    yield _ENGLISH
+    yield from protocol.load_strings().values()
+
+
+def _build_tokenizer() -> Any:
+    """Train a byte-level BPE with Qwen's pre-tokenizer and wrap it as a ``Qwen2Tokenizer``."""
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
+    from tokenizers.trainers import BpeTrainer
+    from transformers import AddedToken, Qwen2Tokenizer
+    from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
+
+    bpe = Tokenizer(models.BPE())
+    bpe.normalizer = normalizers.NFC()
+    bpe.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(PRETOKENIZE_REGEX), behavior="isolated", invert=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
+    bpe.decoder = decoders.ByteLevel()
+    trainer = BpeTrainer(
+        vocab_size=_BPE_VOCAB_SIZE,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    bpe.train_from_iterator(_corpus(), trainer)
+    state = json.loads(bpe.to_str())["model"]
+    vocab: dict[str, int] = state["vocab"]
+    merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in state["merges"]]
+    # Pad the BPE vocab to a fixed size and give the added tokens their fixed ids.
+    for i in range(len(vocab), _BPE_VOCAB_SIZE):
+        vocab[f"<|reserved_{i}|>"] = i
+    vocab.update(_ADDED_IDS)
+    special = [token for token, is_special in QWEN_ADDED_TOKENS if is_special]
+    # The tokenizers backend takes merges as pairs, although the signature says strings.
+    options: dict[str, Any] = {
+        "vocab": vocab,
+        "merges": merges,
+        "unk_token": None,
+        "bos_token": None,
+        "eos_token": "<|im_end|>",
+        "pad_token": "<|endoftext|>",
+        "additional_special_tokens": special[1:],
+        "model_max_length": 131072,
+        "errors": "replace",
+    }
+    tokenizer = Qwen2Tokenizer(**options)
+    tokenizer.add_tokens(
+        [AddedToken(t, special=s, normalized=False) for t, s in QWEN_ADDED_TOKENS],
+        special_tokens=False,
+    )
+    return tokenizer
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: write the tiny checkpoint and print its directory.
+
+    Example:
+        >>> import tempfile
+        >>> main([tempfile.mkdtemp() + "/tiny"])  # doctest: +ELLIPSIS
+        /.../tiny
+        0
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m visionthink_agent.backends.tiny",
+        description="Write a tiny random-weight Qwen2.5-VL checkpoint (no download).",
+    )
+    parser.add_argument(
+        "path",
+        nargs="?",
+        type=Path,
+        default=None,
+        help=f"target directory (default: {default_tiny_dir()})",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random weights")
+    parser.add_argument("--overwrite", action="store_true", help="replace what the directory holds")
+    args = parser.parse_args(argv)
+    path = write_tiny_checkpoint(
+        args.path or default_tiny_dir(), seed=args.seed, overwrite=args.overwrite
+    )
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
