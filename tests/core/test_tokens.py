@@ -80,14 +80,19 @@ def test_visual_tokens_equal_the_full_processor_on_real_images(
     # NEAREST keeps the run cheap; the resampling filter does not change the resized shape.
     tensors = [torch.zeros(3, h, w, dtype=torch.uint8) for w, h in sizes]
     got = _full_path_tokens(
-        tensor_proc, tensors, input_data_format="channels_first", resample=PILImageResampling.NEAREST
+        tensor_proc,
+        tensors,
+        input_data_format="channels_first",
+        resample=PILImageResampling.NEAREST,
     )
     pils = [Image.new("RGB", (w, h)) for w, h in sizes]
     got_pil = _full_path_tokens(pil_proc, pils, resample=PILImageResampling.NEAREST)
     ours = [visual_tokens(w, h, **limits) for w, h in sizes]
     assert got == ours
     assert got_pil == ours
-    assert [tensor_proc.get_number_of_image_patches(h, w, dict(limits)) // 4 for w, h in sizes] == ours
+    assert [
+        tensor_proc.get_number_of_image_patches(h, w, dict(limits)) // 4 for w, h in sizes
+    ] == ours
 
 
 @pytest.mark.parametrize(
@@ -127,5 +132,5 @@ def test_protocol_doc_examples_that_hold() -> None:
 
 @pytest.mark.parametrize(("width", "height"), [(0, 10), (10, 0), (201, 1), (1, 402)])
 def test_smart_resize_rejects_what_the_processor_rejects(width: int, height: int) -> None:
-    with pytest.raises(ValueError, match="positive|aspect ratio"):
+    with pytest.raises(ValueError, match=r"positive|aspect ratio"):
         visual_tokens(width, height)

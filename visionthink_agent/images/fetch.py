@@ -39,11 +39,14 @@ def _address_kind(ip: _Address) -> str | None:
         ip = ip.ipv4_mapped
     for kind, flag in (
         ("loopback", ip.is_loopback),
+        ("unspecified", ip.is_unspecified),  # before "private", which also covers 0.0.0.0
         ("link-local", ip.is_link_local),
         ("private", ip.is_private),
         ("multicast", ip.is_multicast),
-        ("unspecified", ip.is_unspecified),
         ("reserved", ip.is_reserved),
+        # shared address space 100.64/10 (carrier-grade NAT; Alibaba Cloud's metadata service
+        # is 100.100.100.200) and other special ranges none of the flags above cover
+        ("non-global", not ip.is_global),
     ):
         if flag:
             return kind
