@@ -25,13 +25,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from visionthink_agent.images import EncodedImage, SourceImage, TokenAccount
+from visionthink_agent.graph.rendering import image_payload_block
+from visionthink_agent.images import SourceImage, TokenAccount
 from visionthink_agent.parsing import extract_answer
 from visionthink_agent.protocol import GENERAL_QA_SYSTEM_PROMPT
 
 __all__ = [
     "ModeOutcome",
-    "image_content_block",
     "run_single_look",
     "run_visionthink",
     "single_look_tokens",
@@ -59,16 +59,6 @@ class ModeOutcome:
     visual_tokens: dict[str, Any]
     usage: dict[str, int] = field(default_factory=dict)
     latency_s: float = 0.0
-
-
-def image_content_block(payload: EncodedImage) -> dict[str, Any]:
-    """A LangChain v1 base64 image block for an encoded image.
-
-    Example:
-        >>> image_content_block(EncodedImage(b"x", "image/png", 1, 1))
-        {'type': 'image', 'base64': 'eA==', 'mime_type': 'image/png'}
-    """
-    return {"type": "image", "base64": payload.base64, "mime_type": payload.mime_type}
 
 
 def single_look_tokens(source: SourceImage, view: Literal["full", "low"]) -> dict[str, Any]:
@@ -126,7 +116,7 @@ async def run_single_look(
     payload = source.high_res_payload() if view == "full" else source.first_look_payload()
     messages = [
         SystemMessage(content=GENERAL_QA_SYSTEM_PROMPT),
-        HumanMessage(content=[image_content_block(payload), {"type": "text", "text": question}]),
+        HumanMessage(content=[image_payload_block(payload), {"type": "text", "text": question}]),
     ]
     start = time.perf_counter()
     reply = await model.ainvoke(messages)
@@ -163,7 +153,7 @@ async def run_visionthink(agent: Any, source: SourceImage, question: str) -> Mod
     message = HumanMessage(
         content=[
             {"type": "text", "text": question},
-            image_content_block(source.high_res_payload()),
+            image_payload_block(source.high_res_payload()),
         ]
     )
     start = time.perf_counter()

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -73,19 +73,18 @@ class EvalRun:
 
 
 def _verdict(result: Any) -> tuple[bool, dict[str, Any]]:
-    """Read a judge result into ``(correct, plain details)``."""
-    details: dict[str, Any]
+    """Read a judge result (pydantic model, dataclass or mapping) into ``(correct, details)``."""
     if hasattr(result, "model_dump"):
         details = result.model_dump(mode="json")
-    elif hasattr(result, "__dataclass_fields__"):
-        from dataclasses import asdict
-
+    elif is_dataclass(result) and not isinstance(result, type):
         details = json.loads(json.dumps(asdict(result), default=str))
+    elif isinstance(result, Mapping):
+        details = json.loads(json.dumps(dict(result), default=str))
     else:
-        details = {"result": repr(result)}
-    correct = getattr(result, "correct", None)
+        raise TypeError(f"the judge returned {type(result).__name__}, not a verdict")
+    correct = details.get("correct")
     if correct is None:
-        correct = float(getattr(result, "score", 0)) >= 1.0
+        correct = float(details.get("score", 0)) >= 1.0
     return bool(correct), details
 
 

@@ -1,7 +1,7 @@
 """A small synthetic benchmark: questions that need the full image, and questions that do not.
 
 Half of the samples ask about **fine detail** — a six-digit serial number or a word printed in
-small type (about 9 px high) on a cluttered label — which the half-size first look turns into a
+small type (about 8 px high) on a cluttered label — which the half-size first look turns into a
 blur. The other half ask about **coarse content** — the colour of a large shape, its kind, or a
 large digit — which survives the downsample. A VisionThink model should answer the second kind
 directly and resize for the first, so the benchmark exercises both paths of the agent.
@@ -44,7 +44,7 @@ SYNTHETIC_FORMATS = ("jsonl", "parquet", "hf")
 
 DEFAULT_SIZE = (896, 672)
 """Full-resolution size: 768 visual tokens, 192 for the first look."""
-SMALL_TEXT_PX = 9
+SMALL_TEXT_PX = 8
 """Type size of the fine-detail text: unreadable at half size (≈ 4 px)."""
 
 _COLORS = {

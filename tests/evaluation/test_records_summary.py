@@ -1,0 +1,94 @@
+"""Records on disk, resume bookkeeping and the summary statistics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from visionthink_agent.evaluation import EvalSample, ResumeMismatchError, SampleRecord, summarize
+from visionthink_agent.evaluation.records import append_record, load_records, pending
+from visionthink_agent.evaluation.summary import percentile, summary_table
+
+
+def _record(sample_id: str, mode: str = "low", **kw: object) -> SampleRecord:
+    return SampleRecord(sample_id=sample_id, mode=mode, question="Q?", ground_truth="1", **kw)  # type: ignore[arg-type]
+
+
+def test_last_record_wins_and_a_torn_last_line_is_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "records.jsonl"
+    append_record(path, _record("a", error="boom"))
+    append_record(path, _record("a", correct=True))
+    append_record(path, _record("b"))
+    with path.open("a") as handle:
+        handle.write('{"sample_id": "c", "mo')  # the run was killed mid-write
+    records = load_records(path)
+    assert set(records) == {("low", "a"), ("low", "b")}
+    assert records[("low", "a")].correct and records[("low", "a")].finished
+
+
+def test_a_corrupt_line_in_the_middle_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "records.jsonl"
+    path.write_text('{"nope": 1}\n' + _record("a").model_dump_json() + "\n")
+    with pytest.raises(ValueError, match="records.jsonl:1: not a sample record"):
+        load_records(path)
+
+
+def test_pending_skips_finished_retries_errors_and_checks_questions() -> None:
+    samples = [EvalSample(i, "x.png", "Q?", "1") for i in ("a", "b", "c")]
+    done = {r.key: r for r in (_record("a"), _record("b", error="timeout"))}
+    todo = pending(samples, ["low", "full"], done)
+    assert [(m, s.id) for m, s in todo] == [
+        ("low", "b"),
+        ("low", "c"),
+        ("full", "a"),
+        ("full", "b"),
+        ("full", "c"),
+    ]
+    changed = [EvalSample("a", "x.png", "Another question?", "1")]
+    with pytest.raises(ResumeMismatchError, match="another question"):
+        pending(changed, ["low"], done)
+
+
+@pytest.mark.parametrize("q", [0, 5, 50, 95, 100])
+def test_percentile_matches_numpy(q: float) -> None:
+    values = [0.3, 1.7, 0.2, 5.0, 2.2, 0.9, 3.3]
+    assert percentile(values, q) == pytest.approx(float(np.percentile(values, q)))
+
+
+def test_summary_per_mode_and_category() -> None:
+    tokens_direct = {"used": 192, "full_res_baseline": 768}
+    tokens_resized = {"used": 960, "full_res_baseline": 768}
+    records = [
+        _record(
+            "a",
+            mode="visionthink",
+            correct=True,
+            resized=True,
+            visual_tokens=tokens_resized,
+            latency_s=2.0,
+            metadata={"category": "serial"},
+        ),
+        _record(
+            "b",
+            mode="visionthink",
+            correct=True,
+            visual_tokens=tokens_direct,
+            latency_s=1.0,
+            metadata={"category": "color"},
+        ),
+        _record("c", mode="visionthink", error="boom", metadata={"category": "color"}),
+        _record(
+            "a", mode="full", correct=True, visual_tokens={"used": 768, "full_res_baseline": 768}
+        ),
+    ]
+    full, vt = sorted(summarize(records), key=lambda s: s.mode)
+    assert (vt.mode, vt.samples, vt.errors) == ("visionthink", 3, 1)
+    assert vt.accuracy == pytest.approx(2 / 3) and vt.resize_ratio == pytest.approx(1 / 3)
+    assert vt.visual_tokens_pct == pytest.approx(100 * (960 + 192) / (768 * 2), abs=1e-3)
+    assert (vt.latency_p50_s, vt.latency_p95_s) == (1.5, 1.95)  # the errored sample has no latency
+    assert vt.by_category["color"] == {"samples": 2, "accuracy": 0.5, "resize_ratio": 0.0}
+    assert full.visual_tokens_pct == 100.0
+    assert [s.mode for s in summarize(records)] == ["visionthink", "full"]  # MODES order
+    assert summary_table(summarize(records)).row_count == 2
