@@ -1,11 +1,29 @@
 """The LangGraph surface: the VisionThink agent graph, the resize tool and the agent middleware.
 
+* :func:`create_visionthink_agent` — the agent as an uncompiled ``StateGraph``;
+* :func:`create_resize_image_tool` — the ``resize_image`` tool for any ``ToolNode``;
+* :class:`VisionThinkMiddleware` — the same behaviour for ``langchain.agents.create_agent``;
+* :func:`prompted_messages` / :func:`native_messages` — what the model is shown, for graphs of
+  your own; :func:`prompted_conversation` — the prompted conversation for given model turns.
+
+Input ``{"messages": [HumanMessage(content=[text block, image block])]}``; result keys in
+:mod:`visionthink_agent.graph.state`.
+
 Example:
     >>> from visionthink_agent.graph import VisionThinkState
     >>> "visual_tokens" in VisionThinkState.__annotations__
     True
 """
 
+from visionthink_agent.graph.agent import (
+    NATIVE_SYSTEM_PROMPT,
+    Mode,
+    create_visionthink_agent,
+    normalise_new_messages,
+)
+from visionthink_agent.graph.middleware import VisionThinkAgentState, VisionThinkMiddleware
+from visionthink_agent.graph.rendering import native_messages, prompted_messages
+from visionthink_agent.graph.resize_tool import create_resize_image_tool, resize_reply
 from visionthink_agent.graph.state import (
     STATUSES,
     TOKEN_ACCOUNT_EVENT,
@@ -15,13 +33,26 @@ from visionthink_agent.graph.state import (
     VisionThinkOutput,
     VisionThinkState,
 )
+from visionthink_agent.graph.turns import parse_model_turn, prompted_conversation
 
 __all__ = [
+    "NATIVE_SYSTEM_PROMPT",
     "STATUSES",
     "TOKEN_ACCOUNT_EVENT",
+    "Mode",
     "Status",
     "TokenUsage",
+    "VisionThinkAgentState",
     "VisionThinkInput",
+    "VisionThinkMiddleware",
     "VisionThinkOutput",
     "VisionThinkState",
+    "create_resize_image_tool",
+    "create_visionthink_agent",
+    "native_messages",
+    "normalise_new_messages",
+    "parse_model_turn",
+    "prompted_conversation",
+    "prompted_messages",
+    "resize_reply",
 ]

@@ -1,0 +1,231 @@
+"""The VisionThink agent graph: first look, optional resize, answer.
+
+Example:
+    >>> from langchain_core.language_models import FakeMessagesListChatModel
+    >>> from langchain_core.messages import AIMessage
+    >>> reply = AIMessage("<think>easy</think><answer>4</answer>")
+    >>> model = FakeMessagesListChatModel(responses=[reply])
+    >>> graph = create_visionthink_agent(model).compile()
+    >>> graph.invoke({"messages": [("user", "What is 2+2?")]})["answer"]
+    '4'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from langchain_core.language_models import BaseChatModel, LanguageModelLike
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig, RunnableLambda
+from langgraph.config import get_stream_writer
+from langgraph.graph import END, START, StateGraph
+
+from visionthink_agent import protocol
+from visionthink_agent.graph.conversation import image_blocks, is_tool_turn, last_ai_message
+from visionthink_agent.graph.image_store import image_block_id, normalise_image_block
+from visionthink_agent.graph.rendering import native_messages, prompted_messages
+from visionthink_agent.graph.resize_tool import resize_reply
+from visionthink_agent.graph.results import (
+    empty_result,
+    question_result,
+    token_account_event,
+    turn_limit_replies,
+)
+from visionthink_agent.graph.state import VisionThinkInput, VisionThinkOutput, VisionThinkState
+from visionthink_agent.graph.turns import parse_model_turn, turn_calls
+from visionthink_agent.images import is_image_block
+
+__all__ = ["NATIVE_SYSTEM_PROMPT", "Mode", "create_visionthink_agent", "normalise_new_messages"]
+
+Mode = Literal["prompted", "native"]
+
+NATIVE_SYSTEM_PROMPT = (
+    "Images you are shown are a downsampled first look (half the width and height of the "
+    "original). If the first look is not enough to answer reliably, call the `resize_image` "
+    'tool with {"action": "resize"} to receive the full-resolution image, then answer.'
+)
+"""Default system prompt in native mode (prompted mode uses the protocol's own prompt)."""
+
+
+def normalise_new_messages(
+    messages: Sequence[BaseMessage], *, allow_private_urls: bool = False
+) -> list[BaseMessage]:
+    """Normalise the images of the user messages sent since the last model turn.
+
+    Each image block becomes its one state copy (:func:`normalise_image_block`); the message
+    keeps its id, so returning it replaces the original in state.
+
+    Raises:
+        ValueError: a user message holds more than one image.
+        visionthink_agent.images.ImageError: an image cannot be read.
+
+    Example:
+        >>> png = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmM"
+        ...        "IQAAAABJRU5ErkJggg==")
+        >>> camel = {"type": "image", "data": png, "mimeType": "image/png"}
+        >>> (msg,) = normalise_new_messages([HumanMessage([{"type": "text", "text": "?"}, camel])])
+        >>> sorted(msg.content[1])
+        ['base64', 'id', 'mime_type', 'type']
+    """
+    changed: list[BaseMessage] = []
+    for message in reversed(messages):
+        if isinstance(message, AIMessage):
+            break
+        if not isinstance(message, HumanMessage) or is_tool_turn(message):
+            continue
+        blocks = image_blocks(message)
+        if len(blocks) > 1:
+            raise ValueError(
+                f"a VisionThink question is about one image; this message holds {len(blocks)} "
+                "(send one image per question)"
+            )
+        if not blocks or (image_block_id(blocks[0]) and blocks[0].get("base64")):
+            continue
+        assert not isinstance(message.content, str)
+        content = [
+            normalise_image_block(b, allow_private_urls=allow_private_urls)
+            if is_image_block(b)
+            else b
+            for b in message.content
+        ]
+        changed.append(message.model_copy(update={"content": content}))
+    return changed[::-1]
+
+
+def create_visionthink_agent(
+    model: LanguageModelLike,
+    *,
+    mode: Mode = "prompted",
+    max_resizes: int = protocol.MAX_RESIZES,
+    max_model_turns: int | None = None,
+    system_prompt: str | None = None,
+    image_in_tool_message: bool = False,
+    allow_private_urls: bool = False,
+) -> StateGraph[Any, Any, Any, Any]:
+    """Build the VisionThink agent as an uncompiled ``StateGraph``.
+
+    Nodes: ``ingest`` (normalise the new message's image, reset the result keys) → ``model``
+    (first look; in native mode the model is bound to the ``resize_image`` schema) →
+    ``tools`` (the resize reply, back to ``model``) or ``finish`` (answer, token account,
+    custom stream event). Compile it with any checkpointer (``.compile(checkpointer=...)``).
+
+    Input: ``{"messages": [HumanMessage(content=[{"type": "text", "text": question},
+    image_block])]}``; output keys: see :mod:`visionthink_agent.graph.state`.
+
+    Args:
+        model: a LangChain chat model. In ``prompted`` mode it is called as is (no
+            ``bind_tools`` needed); in ``native`` mode it must support ``bind_tools``.
+        mode: ``"prompted"`` shows the model exactly the VisionThink protocol and parses
+            ``<tool_call>`` from its text (VisionThink / Qwen2.5-VL checkpoints); ``"native"``
+            uses native tool calling (GPT-4o, Qwen3-VL behind a tool parser).
+        max_resizes: high-resolution views allowed per image (a further call gets the
+            protocol's error turn).
+        max_model_turns: model calls per question; default ``max_resizes + 1`` (the
+            protocol's 2). A model still calling the tool on its last turn ends the question
+            with status ``turn_limit``.
+        system_prompt: the system message; default ``protocol.SYSTEM_PROMPT`` (prompted) or
+            :data:`NATIVE_SYSTEM_PROMPT` (native).
+        image_in_tool_message: native mode only: return the image inside the ``ToolMessage``
+            (OpenAI Responses API) instead of a following ``HumanMessage``.
+        allow_private_urls: let image URLs point at private / loopback addresses.
+
+    Raises:
+        ValueError: an unknown mode, a bad limit, or ``image_in_tool_message`` in prompted mode.
+        TypeError: native mode with a model that has no ``bind_tools``.
+    """
+    if mode not in ("prompted", "native"):
+        raise ValueError(f"mode must be 'prompted' or 'native', got {mode!r}")
+    if max_resizes < 0:
+        raise ValueError(f"max_resizes must be >= 0, got {max_resizes}")
+    turns_allowed = max_resizes + 1 if max_model_turns is None else max_model_turns
+    if not 1 <= turns_allowed <= 10:
+        raise ValueError(f"max_model_turns must be between 1 and 10, got {turns_allowed}")
+    if image_in_tool_message and mode == "prompted":
+        raise ValueError(
+            "image_in_tool_message needs mode='native' (prompted turns are user turns)"
+        )
+    bound: Any = model
+    if mode == "native":
+        if not isinstance(model, BaseChatModel) and not hasattr(model, "bind_tools"):
+            raise TypeError(f"native mode needs a chat model with bind_tools, got {type(model)}")
+        try:
+            bound = model.bind_tools([protocol.resize_tool_schema()])
+        except NotImplementedError as exc:
+            raise TypeError(
+                f"{type(model).__name__} has no bind_tools; use mode='prompted'"
+            ) from exc
+        prompt = NATIVE_SYSTEM_PROMPT if system_prompt is None else system_prompt
+    else:
+        prompt = protocol.SYSTEM_PROMPT if system_prompt is None else system_prompt
+
+    def render(state: VisionThinkState) -> list[BaseMessage]:
+        if mode == "prompted":
+            return prompted_messages(
+                state["messages"], system_prompt=prompt, allow_private_urls=allow_private_urls
+            )
+        return native_messages(
+            state["messages"], system_prompt=prompt, allow_private_urls=allow_private_urls
+        )
+
+    def record(state: VisionThinkState, response: BaseMessage) -> dict[str, Any]:
+        if mode == "prompted":
+            turn = parse_model_turn(response)
+        elif isinstance(response, AIMessage):
+            turn = response
+        else:
+            raise TypeError(f"the model returned a {type(response).__name__}, not an AIMessage")
+        return {"messages": [turn], "model_turns": state.get("model_turns", 0) + 1}
+
+    def call_model(state: VisionThinkState, config: RunnableConfig) -> dict[str, Any]:
+        return record(state, bound.invoke(render(state), config))
+
+    async def acall_model(state: VisionThinkState, config: RunnableConfig) -> dict[str, Any]:
+        return record(state, await bound.ainvoke(render(state), config))
+
+    def ingest(state: VisionThinkState) -> dict[str, Any]:
+        changed = normalise_new_messages(state["messages"], allow_private_urls=allow_private_urls)
+        return {"messages": changed, **empty_result()}
+
+    def tools(state: VisionThinkState) -> dict[str, Any]:
+        messages = state["messages"]
+        last = last_ai_message(messages)
+        assert last is not None
+        replies = resize_reply(
+            messages,
+            turn_calls(last),
+            max_resizes=max_resizes,
+            image_in_tool_message=image_in_tool_message,
+            embed_image=False,
+            allow_private_urls=allow_private_urls,
+        )
+        return {"messages": replies}
+
+    def route(state: VisionThinkState) -> Literal["tools", "finish"]:
+        last = last_ai_message(state["messages"])
+        calls = last is not None and (last.tool_calls or last.invalid_tool_calls)
+        return "tools" if calls and state.get("model_turns", 0) < turns_allowed else "finish"
+
+    def finish(state: VisionThinkState) -> dict[str, Any]:
+        messages = state["messages"]
+        last = last_ai_message(messages)
+        replies = turn_limit_replies(last) if last is not None else []
+        result = question_result(
+            [*messages, *replies], turn_limit=bool(replies), allow_private_urls=allow_private_urls
+        )
+        get_stream_writer()(token_account_event(result))
+        return {"messages": replies, **result}
+
+    graph: StateGraph[Any, Any, Any, Any] = StateGraph(
+        VisionThinkState, input_schema=VisionThinkInput, output_schema=VisionThinkOutput
+    )
+    graph.add_node("ingest", ingest)
+    graph.add_node("model", RunnableLambda(call_model, afunc=acall_model, name="model"))
+    graph.add_node("tools", tools)
+    graph.add_node("finish", finish)
+    graph.add_edge(START, "ingest")
+    graph.add_edge("ingest", "model")
+    graph.add_conditional_edges("model", route, ["tools", "finish"])
+    graph.add_edge("tools", "model")
+    graph.add_edge("finish", END)
+    return graph

@@ -1,0 +1,184 @@
+"""Images in graph state: one normalised copy per image, a per-process cache of decoded views.
+
+State holds plain data, so an image lives in the conversation once, as a LangChain v1 block
+``{"type": "image", "base64": <original bytes>, "mime_type": ..., "id": <content hash>}`` inside
+the user's message. Everything else (the first look sent to the model, the high-resolution turn)
+refers to it by ``id`` and is rebuilt on demand; the :class:`~visionthink_agent.images.SourceImage`
+behind an ``id`` is cached per process (keyed by the content hash), so its first look and
+encodings are computed once, and re-created with ``load_image`` after a restart.
+
+Example:
+    >>> from PIL import Image
+    >>> block = normalise_image_block({"type": "image", "data": _PNG, "mimeType": "image/png"})
+    >>> block["type"], block["mime_type"], block["id"].startswith("img-")
+    ('image', 'image/png', True)
+    >>> source_for_block(block).size
+    (1, 1)
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+from visionthink_agent.images import SourceImage, encode_image, is_image_block, load_image
+
+__all__ = [
+    "IMAGE_ID_PREFIX",
+    "cache_image",
+    "has_image_data",
+    "image_block_id",
+    "image_key",
+    "is_image_block",
+    "normalise_image_block",
+    "reference_block",
+    "source_for_block",
+]
+
+IMAGE_ID_PREFIX = "img-"
+_CACHE_SIZE = 64
+_DATA_KEYS = ("base64", "url", "data", "file_path", "image_url", "source", "path", "image")
+_PNG = (  # a 1x1 PNG, for the examples
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+
+
+class _SourceCache:
+    """A small thread-safe LRU of ``SourceImage`` objects by key."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[str, SourceImage] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> SourceImage | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is not None:
+                self._items.move_to_end(key)
+            return item
+
+    def put(self, key: str, source: SourceImage) -> None:
+        with self._lock:
+            self._items[key] = source
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+_CACHE = _SourceCache(_CACHE_SIZE)
+
+
+def image_key(data: bytes) -> str:
+    """The id of an image in state: a hash of its original bytes.
+
+    Example:
+        >>> image_key(b"abc")
+        'img-ba7816bf8f01cfea414140de'
+    """
+    return IMAGE_ID_PREFIX + hashlib.sha256(data).hexdigest()[:24]
+
+
+def cache_image(key: str, source: SourceImage) -> None:
+    """Remember ``source`` under ``key`` in this process (used by the loaders and tests).
+
+    Example:
+        >>> from PIL import Image
+        >>> cache_image("img-demo", load_image(Image.new("RGB", (2, 2))))
+        >>> source_for_block(reference_block("img-demo")).size
+        (2, 2)
+    """
+    _CACHE.put(key, source)
+
+
+def image_block_id(block: Mapping[str, Any]) -> str | None:
+    """The state id of an image block (None for a block that was never normalised).
+
+    Example:
+        >>> image_block_id({"type": "image", "id": "img-1"}), image_block_id({"type": "image"})
+        ('img-1', None)
+    """
+    value = block.get("id")
+    return value if isinstance(value, str) and value.startswith(IMAGE_ID_PREFIX) else None
+
+
+def has_image_data(block: Mapping[str, Any]) -> bool:
+    """Whether an image block carries the image (data, URL or path), not just a reference.
+
+    Example:
+        >>> has_image_data({"type": "image", "id": "img-1"}), has_image_data({"url": "x"})
+        (False, True)
+    """
+    return any(block.get(k) for k in _DATA_KEYS)
+
+
+def reference_block(key: str) -> dict[str, Any]:
+    """An image block that only names an image already in the conversation.
+
+    Example:
+        >>> reference_block("img-1")
+        {'type': 'image', 'id': 'img-1'}
+    """
+    return {"type": "image", "id": key}
+
+
+def normalise_image_block(block: Any, *, allow_private_urls: bool = False) -> dict[str, Any]:
+    """Load an image block in any supported format and return its one state copy.
+
+    The result is a LangChain v1 base64 block of the **original** file bytes (a PIL-built image
+    is stored as PNG) whose ``id`` is :func:`image_key` of those bytes. Blocks that are already
+    normalised are returned unchanged.
+
+    Args:
+        block: an image content block, or anything ``load_image`` reads (path, URL, bytes).
+        allow_private_urls: let ``load_image`` fetch loopback / private addresses.
+
+    Raises:
+        visionthink_agent.images.ImageError: the image cannot be read; the message says why.
+    """
+    if isinstance(block, Mapping) and image_block_id(block) and block.get("base64"):
+        return dict(block)
+    source = load_image(block, allow_private_urls=allow_private_urls)
+    data = source.data
+    if data is None:
+        encoded = encode_image(source.decode(), "PNG")
+        data, mime_type = encoded.data, encoded.mime_type
+    else:
+        mime_type = source.mime_type or "application/octet-stream"
+    key = image_key(data)
+    if _CACHE.get(key) is None:
+        _CACHE.put(key, source)
+    return {
+        "type": "image",
+        "base64": base64.b64encode(data).decode("ascii"),
+        "mime_type": mime_type,
+        "id": key,
+    }
+
+
+def source_for_block(block: Mapping[str, Any], *, allow_private_urls: bool = False) -> SourceImage:
+    """The ``SourceImage`` behind an image block, from the per-process cache when possible.
+
+    A reference block (``id`` only) must name an image this process has seen, or that
+    :func:`normalise_image_block` can re-load; after a restart, find the stored copy in the
+    conversation (``conversation.find_image_block``) and pass that.
+
+    Raises:
+        KeyError: a reference block names an image that is not cached.
+        visionthink_agent.images.ImageError: the image cannot be read.
+    """
+    key = image_block_id(block)
+    if key is not None:
+        cached = _CACHE.get(key)
+        if cached is not None:
+            return cached
+        if not has_image_data(block):
+            raise KeyError(f"image {key!r} is not in this process' cache")
+    source = load_image(block, allow_private_urls=allow_private_urls)
+    if key is not None:
+        _CACHE.put(key, source)
+    return source

@@ -1,0 +1,186 @@
+"""``VisionThinkMiddleware``: VisionThink's first look / resize for ``create_agent`` agents.
+
+Example:
+    >>> from langchain.agents import create_agent
+    >>> from langchain_core.language_models import FakeMessagesListChatModel
+    >>> from langchain_core.messages import AIMessage
+    >>> reply = AIMessage("<think>easy</think><answer>4</answer>")
+    >>> model = FakeMessagesListChatModel(responses=[reply])
+    >>> agent = create_agent(model, middleware=[VisionThinkMiddleware(mode="prompted")])
+    >>> agent.invoke({"messages": [("user", "2+2?")]})["answer"]
+    '4'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from langchain.agents.middleware import (
+    AgentMiddleware,
+    AgentState,
+    ModelRequest,
+    ModelResponse,
+    hook_config,
+)
+from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
+from langgraph.config import get_stream_writer
+from langgraph.runtime import Runtime
+from typing_extensions import NotRequired
+
+from visionthink_agent import protocol
+from visionthink_agent.graph.agent import NATIVE_SYSTEM_PROMPT, Mode, normalise_new_messages
+from visionthink_agent.graph.conversation import question_start
+from visionthink_agent.graph.rendering import native_messages, prompted_messages
+from visionthink_agent.graph.resize_tool import create_resize_image_tool, resize_reply
+from visionthink_agent.graph.results import (
+    empty_result,
+    question_result,
+    token_account_event,
+    turn_limit_replies,
+)
+from visionthink_agent.graph.state import Status, TokenUsage
+from visionthink_agent.graph.turns import parse_model_turn, turn_calls
+
+__all__ = ["VisionThinkAgentState", "VisionThinkMiddleware"]
+
+
+class VisionThinkAgentState(AgentState[Any]):
+    """``create_agent`` state plus the VisionThink result keys (see ``graph.state``)."""
+
+    answer: NotRequired[str | None]
+    resized: NotRequired[bool]
+    status: NotRequired[Status | None]
+    visual_tokens: NotRequired[dict[str, Any] | None]
+    usage: NotRequired[TokenUsage]
+    model_turns: NotRequired[int]
+
+
+class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
+    """Give any ``create_agent`` agent VisionThink's first look and ``resize_image`` tool.
+
+    * ``before_agent``: normalises the new message's image (one copy in state), resets the
+      result keys;
+    * ``wrap_model_call`` / ``awrap_model_call``: the model sees the first look of user images
+      and the high-resolution image in resize turns. ``mode="native"`` keeps the agent's tools
+      and adds ``resize_image`` (and a note on the first look to the system message);
+      ``mode="prompted"`` shows exactly the VisionThink protocol (its system prompt, no bound
+      tools, raw assistant text) and parses ``<tool_call>`` into ``tool_calls``;
+    * ``after_model``: answers an unparsable call with the protocol's error turn, and stops a
+      question at ``max_model_turns`` (status ``turn_limit``);
+    * ``after_agent``: sets ``answer``, ``resized``, ``status``, ``visual_tokens``, ``usage`` and
+      streams the token account as a custom event.
+
+    Args:
+        mode: ``"native"`` (default: agents usually hold native tool-calling models) or
+            ``"prompted"`` (VisionThink / Qwen2.5-VL checkpoints).
+        max_resizes: high-resolution views allowed per image.
+        max_model_turns: model calls per question (default ``max_resizes + 1``).
+        system_prompt: prompted mode: the system prompt (the protocol's by default); native
+            mode: the note appended to the agent's system message.
+        allow_private_urls: let image URLs point at private / loopback addresses.
+    """
+
+    state_schema = VisionThinkAgentState
+
+    def __init__(
+        self,
+        *,
+        mode: Mode = "native",
+        max_resizes: int = protocol.MAX_RESIZES,
+        max_model_turns: int | None = None,
+        system_prompt: str | None = None,
+        allow_private_urls: bool = False,
+    ) -> None:
+        if mode not in ("prompted", "native"):
+            raise ValueError(f"mode must be 'prompted' or 'native', got {mode!r}")
+        super().__init__()
+        self.mode = mode
+        self.max_resizes = max_resizes
+        self.max_model_turns = max_resizes + 1 if max_model_turns is None else max_model_turns
+        default = protocol.SYSTEM_PROMPT if mode == "prompted" else NATIVE_SYSTEM_PROMPT
+        self.system_prompt = default if system_prompt is None else system_prompt
+        self.allow_private_urls = allow_private_urls
+        self.tools = [
+            create_resize_image_tool(
+                max_resizes=max_resizes, embed_image=False, allow_private_urls=allow_private_urls
+            )
+        ]
+
+    # -- hooks ---------------------------------------------------------------------------------
+    def before_agent(self, state: VisionThinkAgentState, runtime: Runtime[Any]) -> dict[str, Any]:
+        """Normalise the new message's image and reset the result keys."""
+        changed = normalise_new_messages(
+            state["messages"], allow_private_urls=self.allow_private_urls
+        )
+        return {"messages": changed, **empty_result()}
+
+    def _prepare(self, request: ModelRequest[Any]) -> ModelRequest[Any]:
+        messages: list[BaseMessage] = list(request.messages)
+        if self.mode == "prompted":
+            rendered = prompted_messages(
+                messages,
+                system_prompt=self.system_prompt,
+                allow_private_urls=self.allow_private_urls,
+            )
+            system, rest = rendered[0], rendered[1:]
+            assert isinstance(system, SystemMessage)
+            return request.override(messages=rest, system_message=system, tools=[])  # type: ignore[arg-type]
+        base = request.system_message.text if request.system_message is not None else ""
+        note = f"{base}\n\n{self.system_prompt}" if base else self.system_prompt
+        rendered = native_messages(messages, allow_private_urls=self.allow_private_urls)
+        return request.override(messages=rendered, system_message=SystemMessage(note))  # type: ignore[arg-type]
+
+    def _finish(self, response: ModelResponse[Any]) -> ModelResponse[Any]:
+        if self.mode != "prompted":
+            return response
+        result = [parse_model_turn(m) if isinstance(m, AIMessage) else m for m in response.result]
+        return ModelResponse(result=result, structured_response=response.structured_response)
+
+    def wrap_model_call(
+        self,
+        request: ModelRequest[Any],
+        handler: Callable[[ModelRequest[Any]], ModelResponse[Any]],
+    ) -> ModelResponse[Any]:
+        """Show the model the first look / high-resolution images (and, prompted, the protocol)."""
+        return self._finish(handler(self._prepare(request)))
+
+    async def awrap_model_call(
+        self,
+        request: ModelRequest[Any],
+        handler: Callable[[ModelRequest[Any]], Awaitable[ModelResponse[Any]]],
+    ) -> ModelResponse[Any]:
+        """Async twin of :meth:`wrap_model_call`."""
+        return self._finish(await handler(self._prepare(request)))
+
+    @hook_config(can_jump_to=["model", "end"])
+    def after_model(
+        self, state: VisionThinkAgentState, runtime: Runtime[Any]
+    ) -> dict[str, Any] | None:
+        """Stop at the turn limit; answer an unparsable call with the protocol's error turn."""
+        messages = state["messages"]
+        last = messages[-1] if messages else None
+        if not isinstance(last, AIMessage) or not (last.tool_calls or last.invalid_tool_calls):
+            return None
+        turns = sum(isinstance(m, AIMessage) for m in messages[max(question_start(messages), 0) :])
+        if turns >= self.max_model_turns:
+            return {"messages": turn_limit_replies(last), "status": "turn_limit", "jump_to": "end"}
+        if last.tool_calls:
+            return None  # the agent's tool node runs resize_image (or the agent's own tools)
+        replies = resize_reply(
+            messages,
+            turn_calls(last),
+            max_resizes=self.max_resizes,
+            allow_private_urls=self.allow_private_urls,
+        )
+        return {"messages": replies, "jump_to": "model"}
+
+    def after_agent(self, state: VisionThinkAgentState, runtime: Runtime[Any]) -> dict[str, Any]:
+        """Set the result keys and stream the token account."""
+        result = question_result(
+            state["messages"],
+            turn_limit=state.get("status") == "turn_limit",
+            allow_private_urls=self.allow_private_urls,
+        )
+        get_stream_writer()(token_account_event(result))
+        return result

@@ -1,0 +1,222 @@
+"""What the model is shown: the conversation in state, rendered for one model call.
+
+The state keeps one copy of each image (see :mod:`~visionthink_agent.graph.image_store`); these
+functions put the **first look** where a user sent an image and the **high-resolution** view in
+each resize turn, as LangChain v1 image blocks (``{"type": "image", "base64", "mime_type"}``;
+``ChatOpenAI`` sends them as ``image_url`` data URLs).
+
+* :func:`prompted_messages` renders exactly protocol §1: the VisionThink system prompt, the user
+  template with the image at its slot, the model's raw text (``<tool_call>`` included, no
+  ``tool_calls``), the tool turn as a **user** message; ``ToolMessage`` objects are dropped, so
+  the model never sees ``role: tool``.
+* :func:`native_messages` keeps the LangGraph conversation (``tool_calls``, ``ToolMessage``)
+  and only swaps in the first-look / high-resolution images, for models with native tool calls.
+
+Example:
+    >>> from langchain_core.messages import HumanMessage
+    >>> from PIL import Image
+    >>> from visionthink_agent.graph.image_store import normalise_image_block
+    >>> image = normalise_image_block(Image.new("RGB", (64, 48)))
+    >>> sent = prompted_messages([HumanMessage([{"type": "text", "text": "Colour?"}, image])])
+    >>> [m.type for m in sent], sent[1].content[1]["mime_type"]
+    (['system', 'human'], 'image/png')
+    >>> sent[1].content[2]["text"]
+    '\\nColour?'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+
+from visionthink_agent import protocol
+from visionthink_agent.graph.conversation import (
+    find_image_block,
+    image_blocks,
+    is_tool_turn,
+    message_text,
+)
+from visionthink_agent.graph.image_store import image_block_id, source_for_block
+from visionthink_agent.images import EncodedImage, SourceImage, is_image_block
+
+__all__ = [
+    "image_payload_block",
+    "native_messages",
+    "parts_to_content",
+    "prompted_messages",
+    "resolve_image",
+]
+
+
+def image_payload_block(payload: EncodedImage) -> dict[str, Any]:
+    """A LangChain v1 image block for an encoded image.
+
+    Example:
+        >>> image_payload_block(EncodedImage(b"x", "image/png", 1, 1))
+        {'type': 'image', 'base64': 'eA==', 'mime_type': 'image/png'}
+    """
+    return {"type": "image", "base64": payload.base64, "mime_type": payload.mime_type}
+
+
+def parts_to_content(parts: Sequence[protocol.Part], image: Any) -> list[Any]:
+    """Turn a rendered protocol turn into content blocks, ``image`` at the :data:`IMAGE` slot.
+
+    Example:
+        >>> content = parts_to_content(["a", protocol.IMAGE, "b"], {"type": "image", "id": "i"})
+        >>> [block["type"] for block in content]
+        ['text', 'image', 'text']
+    """
+    return [
+        image if isinstance(part, protocol.ImageSlot) else {"type": "text", "text": part}
+        for part in parts
+    ]
+
+
+def resolve_image(
+    block: Mapping[str, Any],
+    messages: Sequence[BaseMessage],
+    *,
+    allow_private_urls: bool = False,
+) -> SourceImage:
+    """The ``SourceImage`` of an image block, finding a referenced image's copy in ``messages``.
+
+    Raises:
+        ValueError: the block refers to an image that is neither cached nor in ``messages``.
+        visionthink_agent.images.ImageError: the image cannot be read.
+
+    Example:
+        >>> from PIL import Image
+        >>> from visionthink_agent.graph.image_store import normalise_image_block
+        >>> block = normalise_image_block(Image.new("RGB", (30, 30)))
+        >>> resolve_image({"type": "image", "id": block["id"]}, []).size
+        (30, 30)
+    """
+    try:
+        return source_for_block(block, allow_private_urls=allow_private_urls)
+    except KeyError:
+        key = image_block_id(block)
+        stored = find_image_block(messages, key) if key else None
+        if stored is None:
+            raise ValueError(
+                f"image {key!r} is referenced but its data is not in the conversation"
+            ) from None
+        return source_for_block(stored, allow_private_urls=allow_private_urls)
+
+
+class _Renderer:
+    """Swaps image blocks for first-look / high-resolution payloads."""
+
+    def __init__(self, messages: Sequence[BaseMessage], allow_private_urls: bool) -> None:
+        self.messages = messages
+        self.allow_private_urls = allow_private_urls
+
+    def source(self, block: Mapping[str, Any]) -> SourceImage:
+        return resolve_image(block, self.messages, allow_private_urls=self.allow_private_urls)
+
+    def first_look(self, block: Mapping[str, Any]) -> dict[str, Any]:
+        return image_payload_block(self.source(block).first_look_payload())
+
+    def high_res(self, block: Mapping[str, Any]) -> dict[str, Any]:
+        return image_payload_block(self.source(block).high_res_payload())
+
+    def swap_images(self, message: BaseMessage, *, high_res: bool) -> list[Any]:
+        assert not isinstance(message.content, str)
+        view = self.high_res if high_res else self.first_look
+        return [
+            view(block) if isinstance(block, Mapping) and is_image_block(block) else block
+            for block in message.content
+        ]
+
+
+def prompted_messages(
+    messages: Sequence[BaseMessage],
+    *,
+    system_prompt: str = protocol.SYSTEM_PROMPT,
+    allow_private_urls: bool = False,
+) -> list[BaseMessage]:
+    """Render a conversation exactly as protocol §1, for a model that parses its own tool calls.
+
+    Each user question with an image becomes ``protocol.user_turn(question)`` with the first
+    look at the image slot (a question without an image is sent as its plain text); each
+    ``AIMessage`` becomes its raw text; each resize / error turn is a user message with the
+    high-resolution image; ``ToolMessage`` and any ``SystemMessage`` in state are left out (the
+    protocol's system prompt comes first).
+
+    Args:
+        messages: the conversation in state.
+        system_prompt: the system message (the VisionThink one by default).
+        allow_private_urls: let image URLs point at private / loopback addresses.
+
+    Raises:
+        ValueError: a user message holds more than one image.
+
+    Example:
+        >>> from langchain_core.messages import AIMessage
+        >>> sent = prompted_messages([HumanMessage("2+2?"), AIMessage("<answer>4</answer>")])
+        >>> [(m.type, m.content) for m in sent[1:]]
+        [('human', '2+2?'), ('ai', '<answer>4</answer>')]
+    """
+    render = _Renderer(messages, allow_private_urls)
+    out: list[BaseMessage] = [SystemMessage(content=system_prompt)]
+    for message in messages:
+        if isinstance(message, HumanMessage):
+            if is_tool_turn(message):
+                content = (
+                    message.content
+                    if isinstance(message.content, str)
+                    else render.swap_images(message, high_res=True)
+                )
+                out.append(HumanMessage(content=content))
+                continue
+            blocks = image_blocks(message)
+            if len(blocks) > 1:
+                raise ValueError(
+                    f"a VisionThink question is about one image; this message holds {len(blocks)}"
+                )
+            question = message_text(message)
+            if not blocks:
+                out.append(HumanMessage(content=question))
+                continue
+            turn = protocol.user_turn(question)
+            out.append(HumanMessage(content=parts_to_content(turn, render.first_look(blocks[0]))))
+        elif isinstance(message, AIMessage):
+            out.append(AIMessage(content=message_text(message)))
+        elif not isinstance(message, (ToolMessage, SystemMessage)):
+            out.append(message)
+    return out
+
+
+def native_messages(
+    messages: Sequence[BaseMessage],
+    *,
+    system_prompt: str | None = None,
+    allow_private_urls: bool = False,
+) -> list[BaseMessage]:
+    """Render a conversation for a model with native tool calling (``bind_tools``).
+
+    The messages are kept as they are (``AIMessage.tool_calls``, ``ToolMessage``) except that
+    user images become their first look and resize turns carry the high-resolution image.
+
+    Args:
+        messages: the conversation in state.
+        system_prompt: prepended as a ``SystemMessage`` when given.
+        allow_private_urls: let image URLs point at private / loopback addresses.
+
+    Example:
+        >>> [m.type for m in native_messages([HumanMessage("hi")], system_prompt="Be brief.")]
+        ['system', 'human']
+    """
+    render = _Renderer(messages, allow_private_urls)
+    out: list[BaseMessage] = [SystemMessage(content=system_prompt)] if system_prompt else []
+    for message in messages:
+        if isinstance(message, HumanMessage) and image_blocks(message):
+            content = render.swap_images(message, high_res=is_tool_turn(message))
+            out.append(message.model_copy(update={"content": content}))
+        elif isinstance(message, ToolMessage) and image_blocks(message):
+            content = render.swap_images(message, high_res=True)
+            out.append(message.model_copy(update={"content": content}))
+        else:
+            out.append(message)
+    return out

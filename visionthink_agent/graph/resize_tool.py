@@ -1,0 +1,203 @@
+"""The ``resize_image`` tool: the full-resolution image, on request, as protocol §1.4.
+
+:func:`resize_reply` is the one place that answers a resize call (used by the agent graph's tool
+node and by the ``BaseTool`` from :func:`create_resize_image_tool`, which works in any
+``ToolNode``). A good call gets a ``ToolMessage`` (text) and a ``HumanMessage`` holding
+``tool_success_prefix`` + the high-resolution image + ``tool_success_suffix`` +
+``tool_followup_prompt``; a bad call (bad JSON, wrong name or action, two calls, no image, more
+than ``max_resizes`` resizes of one image) gets an error ``ToolMessage`` and the protocol's
+error turn. Model mistakes never raise.
+
+Example:
+    >>> from langchain_core.messages import AIMessage, HumanMessage
+    >>> call = {"name": "resize_image", "args": {"action": "resize"}, "id": "call_1"}
+    >>> msgs = [HumanMessage("no image here"), AIMessage("", tool_calls=[call])]
+    >>> tool_msg, turn = resize_reply(msgs, [call])
+    >>> tool_msg.status, turn.content[0]["text"].splitlines()[1].split(": ")[1]
+    ('error', 'There is no image in the conversation to resize.')
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
+
+from langchain_core.messages import BaseMessage, ToolMessage
+from langchain_core.tools import BaseTool, InjectedToolCallId, StructuredTool
+from langgraph.prebuilt import InjectedState
+from langgraph.types import Command
+from pydantic import BaseModel, Field
+
+from visionthink_agent import protocol
+from visionthink_agent.graph.conversation import (
+    current_image_block,
+    resize_count,
+    tool_turn_message,
+)
+from visionthink_agent.graph.image_store import normalise_image_block, reference_block
+from visionthink_agent.graph.rendering import image_payload_block, parts_to_content, resolve_image
+from visionthink_agent.parsing import parse_tool_call
+
+__all__ = ["create_resize_image_tool", "resize_reply"]
+
+_NO_IMAGE = "There is no image in the conversation to resize"
+
+
+def _call_error(calls: Sequence[Mapping[str, Any]], tool_name: str) -> str | None:
+    """Why the calls of one model turn are not one valid resize request (None when they are)."""
+    if len(calls) == 1 and calls[0].get("error"):
+        return str(calls[0]["error"])
+    text = "".join(
+        "<tool_call>"
+        + json.dumps({"name": c.get("name"), "arguments": c.get("args")}, ensure_ascii=False)
+        + "</tool_call>"
+        for c in calls
+    )
+    return parse_tool_call(text, tool_name=tool_name).error
+
+
+def _already_resized(max_resizes: int) -> str:
+    times = "once" if max_resizes == 1 else f"{max_resizes} times"
+    return (
+        f"The image was already resized {times}; the high-resolution image is shown above, "
+        "use it to answer"
+    )
+
+
+def resize_reply(
+    messages: Sequence[BaseMessage],
+    calls: Sequence[Mapping[str, Any]],
+    *,
+    max_resizes: int = protocol.MAX_RESIZES,
+    tool_name: str = protocol.RESIZE_TOOL_NAME,
+    image_in_tool_message: bool = False,
+    embed_image: bool = False,
+    allow_private_urls: bool = False,
+) -> list[BaseMessage]:
+    """Answer the resize call(s) of the last model turn.
+
+    Args:
+        messages: the conversation so far (the calling ``AIMessage`` last).
+        calls: the turn's ``tool_calls`` and ``invalid_tool_calls`` (dicts with ``name``,
+            ``args``, ``id``; an ``error`` key marks a call that could not be parsed).
+        max_resizes: high-resolution views allowed per image; a further call is an error turn.
+        tool_name: the expected function name.
+        image_in_tool_message: put the whole tool turn (image included) in the ``ToolMessage``
+            and add no ``HumanMessage`` (for the OpenAI Responses API).
+        embed_image: put the high-resolution image's data in the reply; otherwise a reference
+            to the user's image (``{"type": "image", "id"}``) that the VisionThink renderers
+            resolve, so state holds one copy of each image.
+        allow_private_urls: let image URLs point at private / loopback addresses.
+
+    Returns:
+        One ``ToolMessage`` per call, then (unless ``image_in_tool_message``) the tool turn.
+    """
+    if not calls:
+        return []
+    error = _call_error(calls, tool_name)
+    image_id = None
+    image: dict[str, Any] | None = None
+    if error is None:
+        block = current_image_block(messages)
+        if block is None:
+            error = _NO_IMAGE
+        else:
+            stored = normalise_image_block(block, allow_private_urls=allow_private_urls)
+            image_id = stored["id"]
+            if resize_count(messages, image_id) >= max_resizes:
+                error = _already_resized(max_resizes)
+            elif embed_image:
+                source = resolve_image(stored, messages, allow_private_urls=allow_private_urls)
+                image = image_payload_block(source.high_res_payload())
+            else:
+                image = reference_block(image_id)
+    if error is not None:
+        content = parts_to_content(protocol.tool_error_turn(error), None)
+        summary, status, image_id = f"Error: {error}", "error", None
+    else:
+        content = parts_to_content(protocol.tool_success_turn(), image)
+        summary, status = "The high-resolution image follows.", "success"
+    turn = tool_turn_message(content, image_id=image_id)
+    replies: list[BaseMessage] = []
+    for i, call in enumerate(calls):
+        last = i == len(calls) - 1
+        replies.append(
+            ToolMessage(
+                content=turn.content if image_in_tool_message and last else summary,
+                tool_call_id=str(call.get("id") or ""),
+                name=tool_name,
+                status=status,
+                additional_kwargs=turn.additional_kwargs if image_in_tool_message and last else {},
+            )
+        )
+    if not image_in_tool_message:
+        replies.append(turn)
+    return replies
+
+
+class _ResizeArgs(BaseModel):
+    action: str = Field(
+        description=protocol.resize_tool_schema()["function"]["parameters"]["properties"]["action"][
+            "description"
+        ],
+        json_schema_extra={"enum": [protocol.RESIZE_ACTION]},
+    )
+    state: Annotated[Any, InjectedState]
+    tool_call_id: Annotated[str, InjectedToolCallId]
+
+
+def create_resize_image_tool(
+    *,
+    max_resizes: int = protocol.MAX_RESIZES,
+    name: str = protocol.RESIZE_TOOL_NAME,
+    image_in_tool_message: bool = False,
+    embed_image: bool = True,
+    allow_private_urls: bool = False,
+) -> BaseTool:
+    """The resize tool for any ``ToolNode`` (or ``create_agent``), answering as protocol §1.4.
+
+    The tool finds the conversation's current image (the last one a user sent) in the injected
+    state and returns a ``Command`` whose update holds a ``ToolMessage`` and a ``HumanMessage``
+    with the high-resolution image between the protocol's texts. Its schema is the protocol's
+    ``resize_image`` (``{"action": "resize"}``).
+
+    Args:
+        max_resizes: high-resolution views allowed per image; a further call gets the
+            protocol's error turn (not an exception).
+        name: the tool's name (the protocol's ``resize_image`` by default).
+        image_in_tool_message: return the image inside the ``ToolMessage`` instead (OpenAI
+            Responses API, which accepts images in function outputs).
+        embed_image: put the image's data in the reply (default, for any graph); False puts a
+            reference by id, resolved by :func:`native_messages` / :func:`prompted_messages`
+            (what the VisionThink agent and middleware do, so state keeps one copy).
+        allow_private_urls: let image URLs point at private / loopback addresses.
+
+    Example:
+        >>> from langgraph.prebuilt import ToolNode
+        >>> tool = create_resize_image_tool()
+        >>> node = ToolNode([tool])
+        >>> tool.name, sorted(tool.tool_call_schema.model_json_schema()["properties"])
+        ('resize_image', ['action'])
+    """
+    if max_resizes < 0:
+        raise ValueError(f"max_resizes must be >= 0, got {max_resizes}")
+
+    def resize_image(action: str, state: Any, tool_call_id: str) -> Command[Any]:
+        messages = state["messages"] if isinstance(state, Mapping) else state.messages
+        call = {"name": name, "args": {"action": action}, "id": tool_call_id}
+        replies = resize_reply(
+            messages,
+            [call],
+            max_resizes=max_resizes,
+            tool_name=name,
+            image_in_tool_message=image_in_tool_message,
+            embed_image=embed_image,
+            allow_private_urls=allow_private_urls,
+        )
+        return Command(update={"messages": replies})
+
+    description = protocol.resize_tool_schema()["function"]["description"]
+    return StructuredTool.from_function(
+        resize_image, name=name, description=description, args_schema=_ResizeArgs
+    )

@@ -1,0 +1,133 @@
+"""The per-question result keys (``answer``, ``resized``, ``status``, ``visual_tokens``, ``usage``).
+
+Computed from the conversation alone, so the agent graph and the ``create_agent`` middleware
+report the same thing.
+
+Example:
+    >>> from langchain_core.messages import AIMessage, HumanMessage
+    >>> result = question_result([HumanMessage("2+2?"), AIMessage("<answer>4</answer>")])
+    >>> result["answer"], result["status"], result["visual_tokens"], result["model_turns"]
+    ('4', 'no_image', None, 1)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+
+from visionthink_agent.graph.conversation import (
+    MARKER,
+    current_image_block,
+    message_text,
+    question_start,
+)
+from visionthink_agent.graph.rendering import resolve_image
+from visionthink_agent.graph.state import TOKEN_ACCOUNT_EVENT, Status, TokenUsage
+from visionthink_agent.parsing import extract_answer
+
+__all__ = ["empty_result", "question_result", "token_account_event", "turn_limit_replies"]
+
+
+def empty_result() -> dict[str, Any]:
+    """The result keys reset for a new question.
+
+    Example:
+        >>> empty_result()["status"] is None
+        True
+    """
+    return {
+        "answer": None,
+        "resized": False,
+        "status": None,
+        "visual_tokens": None,
+        "usage": TokenUsage(input_tokens=0, output_tokens=0, total_tokens=0),
+        "model_turns": 0,
+    }
+
+
+def _usage(turns: Sequence[AIMessage]) -> TokenUsage:
+    inputs = outputs = totals = 0
+    for turn in turns:
+        usage = turn.usage_metadata
+        if usage:
+            inputs += int(usage.get("input_tokens", 0) or 0)
+            outputs += int(usage.get("output_tokens", 0) or 0)
+            totals += int(usage.get("total_tokens", 0) or 0)
+    return TokenUsage(input_tokens=inputs, output_tokens=outputs, total_tokens=totals)
+
+
+def question_result(
+    messages: Sequence[BaseMessage], *, turn_limit: bool = False, allow_private_urls: bool = False
+) -> dict[str, Any]:
+    """Summarise the latest question of a conversation.
+
+    Args:
+        messages: the conversation, ending with the question's last model turn (and, at the
+            turn limit, the replies to its unanswered calls).
+        turn_limit: the model was stopped while still calling the tool.
+        allow_private_urls: let image URLs point at private / loopback addresses.
+
+    Returns:
+        ``answer``, ``resized``, ``status``, ``visual_tokens``, ``usage``, ``model_turns``
+        (see :mod:`visionthink_agent.graph.state`).
+    """
+    start = max(question_start(messages), 0)
+    question = messages[start:]
+    turns = [m for m in question if isinstance(m, AIMessage)]
+    resized = any((m.additional_kwargs.get(MARKER) or {}).get("turn") == "resize" for m in question)
+    block = current_image_block(messages)
+    account = None
+    if block is not None:
+        source = resolve_image(block, messages, allow_private_urls=allow_private_urls)
+        account = source.token_account(resized=resized).as_dict()
+    status: Status = "turn_limit" if turn_limit else "answered" if block else "no_image"
+    return {
+        "answer": extract_answer(message_text(turns[-1])) if turns else None,
+        "resized": resized,
+        "status": status,
+        "visual_tokens": account,
+        "usage": _usage(turns),
+        "model_turns": len(turns),
+    }
+
+
+def turn_limit_replies(message: AIMessage) -> list[ToolMessage]:
+    """``ToolMessage`` replies closing the calls of a turn that hit the model-turn limit.
+
+    They keep the conversation valid for the next question (every call answered) and say why
+    nothing was done.
+
+    Example:
+        >>> call = {"name": "resize_image", "args": {"action": "resize"}, "id": "c1"}
+        >>> turn_limit_replies(AIMessage("", tool_calls=[call]))[0].status
+        'error'
+    """
+    calls = [*message.tool_calls, *message.invalid_tool_calls]
+    return [
+        ToolMessage(
+            content="Not executed: the model-turn limit for this question was reached.",
+            tool_call_id=str(call.get("id") or ""),
+            name=str(call.get("name") or ""),
+            status="error",
+        )
+        for call in calls
+    ]
+
+
+def token_account_event(result: dict[str, Any]) -> dict[str, Any]:
+    """The custom stream event carrying a question's token account.
+
+    Example:
+        >>> result = {"status": "no_image", "resized": False, "visual_tokens": None}
+        >>> event = token_account_event(result)
+        >>> event["event"], event["status"]
+        ('visionthink_token_account', 'no_image')
+    """
+    return {
+        "event": TOKEN_ACCOUNT_EVENT,
+        "status": result["status"],
+        "resized": result["resized"],
+        "visual_tokens": result["visual_tokens"],
+    }
