@@ -55,8 +55,8 @@ class OracleVisionModel(BaseChatModel):
                     width = load_image(block).size[0]
                 elif isinstance(block, dict) and block.get("type") == "text":
                     texts.append(block["text"])
-        text = "\n".join(texts)
-        question = next((q for q in self.answers if q in text), None)
+        # the latest known question (a conversation may hold earlier ones)
+        question = next((q for text in reversed(texts) for q in self.answers if q in text), None)
         if question is None:
             return "<think>I do not know this one.</think><answer>unknown</answer>"
         answer, needs_high_res = self.answers[question]

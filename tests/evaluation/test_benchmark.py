@@ -17,7 +17,9 @@ def _pixels(image: object) -> bytes:
 
 
 def test_three_formats_read_the_same_samples(synthetic: SyntheticBenchmark) -> None:
-    assert synthetic.jsonl and synthetic.parquet and synthetic.hf
+    assert synthetic.jsonl
+    assert synthetic.parquet
+    assert synthetic.hf
     readings = [load_benchmark(p) for p in (synthetic.jsonl, synthetic.parquet, synthetic.hf)]
     first = readings[0]
     assert len(first) == synthetic.size == 8
@@ -25,7 +27,7 @@ def test_three_formats_read_the_same_samples(synthetic: SyntheticBenchmark) -> N
         assert [(s.id, s.question, s.answer, s.metadata) for s in other] == [
             (s.id, s.question, s.answer, s.metadata) for s in first
         ]
-        assert all(_pixels(a.image) == _pixels(b.image) for a, b in zip(first, other))
+        assert all(_pixels(a.image) == _pixels(b.image) for a, b in zip(first, other, strict=False))
     assert first[0].metadata == {"category": "serial", "needs_high_res": True}
 
 
@@ -67,7 +69,8 @@ def test_explicit_columns_and_dataset_dict_split(
     samples = load_benchmark(
         tmp_path / "dd", split="validation", question_column="q", answer_column="gt"
     )
-    assert len(samples) == 8 and samples[1].answer == load_benchmark(synthetic.hf)[1].answer
+    assert len(samples) == 8
+    assert samples[1].answer == load_benchmark(synthetic.hf)[1].answer
 
 
 @pytest.mark.parametrize(
@@ -95,7 +98,7 @@ def test_bad_rows_name_the_problem(tmp_path: Path, rows: list[dict], message: st
 
 def test_unknown_format_and_broken_json(tmp_path: Path) -> None:
     (tmp_path / "b.csv").write_text("image,question,answer\n")
-    with pytest.raises(BenchmarkError, match="expected a .jsonl or .parquet file"):
+    with pytest.raises(BenchmarkError, match=r"expected a \.jsonl or \.parquet file"):
         load_benchmark(tmp_path / "b.csv")
     (tmp_path / "b.jsonl").write_text('{"image": "a.png"}\n{oops\n')
     with pytest.raises(BenchmarkError, match=r"b.jsonl:2: not a JSON object"):

@@ -25,13 +25,14 @@ def test_last_record_wins_and_a_torn_last_line_is_ignored(tmp_path: Path) -> Non
         handle.write('{"sample_id": "c", "mo')  # the run was killed mid-write
     records = load_records(path)
     assert set(records) == {("low", "a"), ("low", "b")}
-    assert records[("low", "a")].correct and records[("low", "a")].finished
+    assert records[("low", "a")].correct
+    assert records[("low", "a")].finished
 
 
 def test_a_corrupt_line_in_the_middle_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "records.jsonl"
     path.write_text('{"nope": 1}\n' + _record("a").model_dump_json() + "\n")
-    with pytest.raises(ValueError, match="records.jsonl:1: not a sample record"):
+    with pytest.raises(ValueError, match=r"records\.jsonl:1: not a sample record"):
         load_records(path)
 
 
@@ -85,7 +86,8 @@ def test_summary_per_mode_and_category() -> None:
     ]
     full, vt = sorted(summarize(records), key=lambda s: s.mode)
     assert (vt.mode, vt.samples, vt.errors) == ("visionthink", 3, 1)
-    assert vt.accuracy == pytest.approx(2 / 3) and vt.resize_ratio == pytest.approx(1 / 3)
+    assert vt.accuracy == pytest.approx(2 / 3)
+    assert vt.resize_ratio == pytest.approx(1 / 3)
     assert vt.visual_tokens_pct == pytest.approx(100 * (960 + 192) / (768 * 2), abs=1e-3)
     assert (vt.latency_p50_s, vt.latency_p95_s) == (1.5, 1.95)  # the errored sample has no latency
     assert vt.by_category["color"] == {"samples": 2, "accuracy": 0.5, "resize_ratio": 0.0}

@@ -13,7 +13,9 @@ from visionthink_agent.images import downsample_for_first_look
 def test_same_seed_same_samples_other_seed_other_answers() -> None:
     a, b = make_synthetic_samples(6, seed=3), make_synthetic_samples(6, seed=3)
     assert [s.row() for s in a] == [s.row() for s in b]
-    assert all(np.array_equal(np.asarray(x.image), np.asarray(y.image)) for x, y in zip(a, b))
+    assert all(
+        np.array_equal(np.asarray(x.image), np.asarray(y.image)) for x, y in zip(a, b, strict=False)
+    )
     other = make_synthetic_samples(6, seed=4)
     assert [s.answer for s in a] != [s.answer for s in other]
 
@@ -34,7 +36,8 @@ def _dark_pixels(image: Image.Image) -> int:
 
 def test_fine_detail_washes_out_in_the_first_look_coarse_content_does_not() -> None:
     fine, coarse = make_synthetic_samples(2)
-    assert fine.needs_high_res and not coarse.needs_high_res
+    assert fine.needs_high_res
+    assert not coarse.needs_high_res
     for sample, survives in ((fine, False), (coarse, True)):
         full = _dark_pixels(sample.image)
         first = _dark_pixels(downsample_for_first_look(sample.image))
