@@ -30,6 +30,7 @@ from visionthink_agent.images import SourceImage, encode_image, is_image_block, 
 __all__ = [
     "IMAGE_ID_PREFIX",
     "cache_image",
+    "clear_image_cache",
     "has_image_data",
     "image_block_id",
     "image_key",
@@ -62,6 +63,10 @@ class _SourceCache:
                 self._items.move_to_end(key)
             return item
 
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
     def put(self, key: str, source: SourceImage) -> None:
         with self._lock:
             self._items[key] = source
@@ -93,6 +98,15 @@ def cache_image(key: str, source: SourceImage) -> None:
         (2, 2)
     """
     _CACHE.put(key, source)
+
+
+def clear_image_cache() -> None:
+    """Forget every cached image (as a process restart would); images reload from state.
+
+    Example:
+        >>> clear_image_cache()
+    """
+    _CACHE.clear()
 
 
 def image_block_id(block: Mapping[str, Any]) -> str | None:
