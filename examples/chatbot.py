@@ -31,7 +31,7 @@ from visionthink_agent.graph.rendering import image_payload_block
 from visionthink_agent.images import load_image
 from visionthink_agent.parsing import extract_answer, parse_tool_call, split_think
 
-RESIZE_NOTE = "🔍 **Requested the full-resolution image**"
+RESIZE_NOTE = "**Requested the full-resolution image** (the first look was not enough)"
 TOKENS_LABEL = "Visual tokens"
 
 
@@ -42,7 +42,7 @@ class ReplyView:
     Example:
         >>> view = ReplyView(turns=["<think>tiny print</think><answer>42</answer>"])
         >>> print(view.render())
-        > 💭 tiny print
+        > *Thinking:* tiny print
         <BLANKLINE>
         **Answer:** 42
     """
@@ -56,7 +56,7 @@ class ReplyView:
         for i, turn in enumerate(self.turns):
             thinking, rest = split_think(turn)
             if thinking:
-                lines += [f"> 💭 {thinking}", ""]
+                lines += [f"> *Thinking:* {thinking}", ""]
             if parse_tool_call(turn).found:
                 lines += [RESIZE_NOTE, ""]
             elif rest and i == len(self.turns) - 1:
