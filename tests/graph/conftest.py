@@ -41,8 +41,7 @@ def scripted(*texts: str | AIMessage) -> ScriptedChatModel:
     """A scripted model replying with these texts (or messages), with usage metadata."""
     usage = {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15}
     responses = [
-        t if isinstance(t, AIMessage) else AIMessage(content=t, usage_metadata=usage)
-        for t in texts
+        t if isinstance(t, AIMessage) else AIMessage(content=t, usage_metadata=usage) for t in texts
     ]
     return ScriptedChatModel(responses=responses)
 

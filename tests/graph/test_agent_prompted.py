@@ -80,9 +80,7 @@ def test_graph_sends_what_prompted_conversation_builds(image_bytes: bytes) -> No
     model = scripted(RESIZE_CALL, ANSWER)
     ask(model, image_bytes)
     expected = prompted_conversation(QUESTION, image_bytes, [RESIZE_CALL])
-    assert [(m.type, m.content) for m in model.seen[1]] == [
-        (m.type, m.content) for m in expected
-    ]
+    assert [(m.type, m.content) for m in model.seen[1]] == [(m.type, m.content) for m in expected]
 
 
 def test_state_holds_one_copy_of_the_image(image_bytes: bytes) -> None:

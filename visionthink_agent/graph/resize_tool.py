@@ -147,6 +147,14 @@ class _ResizeArgs(BaseModel):
     tool_call_id: Annotated[str, InjectedToolCallId]
 
 
+class _ResizeImageTool(StructuredTool):
+    """The resize tool; the model is shown the protocol's own ``resize_image`` parameters."""
+
+    @property
+    def tool_call_schema(self) -> Any:
+        return protocol.resize_tool_schema()["function"]["parameters"]
+
+
 def create_resize_image_tool(
     *,
     max_resizes: int = protocol.MAX_RESIZES,
@@ -177,7 +185,7 @@ def create_resize_image_tool(
         >>> from langgraph.prebuilt import ToolNode
         >>> tool = create_resize_image_tool()
         >>> node = ToolNode([tool])
-        >>> tool.name, sorted(tool.tool_call_schema.model_json_schema()["properties"])
+        >>> tool.name, tool.tool_call_schema["required"]
         ('resize_image', ['action'])
     """
     if max_resizes < 0:
@@ -198,6 +206,6 @@ def create_resize_image_tool(
         return Command(update={"messages": replies})
 
     description = protocol.resize_tool_schema()["function"]["description"]
-    return StructuredTool.from_function(
-        resize_image, name=name, description=description, args_schema=_ResizeArgs
+    return _ResizeImageTool(
+        name=name, description=description, func=resize_image, args_schema=_ResizeArgs
     )
