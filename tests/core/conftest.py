@@ -82,9 +82,9 @@ def loopback_server() -> Iterator[LoopbackServer]:
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    host, port = server.server_address[:2]
+    port = server.server_address[1]
     try:
-        yield LoopbackServer(f"http://{host}:{port}", routes, hits)
+        yield LoopbackServer(f"http://127.0.0.1:{port}", routes, hits)
     finally:
         server.shutdown()
         server.server_close()

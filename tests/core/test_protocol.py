@@ -25,9 +25,10 @@ def test_tool_schema_is_read_off_the_system_prompt() -> None:
     assert fn["name"] == "resize_image"
     assert fn["description"] == "Resize the image resolution."
     assert fn["parameters"]["properties"]["action"]["enum"] == ["resize"]
-    assert "\n* `resize`: Double the resolution" in fn["parameters"]["properties"]["action"][
-        "description"
-    ]
+    assert (
+        "\n* `resize`: Double the resolution"
+        in fn["parameters"]["properties"]["action"]["description"]
+    )
     assert "name_for_human" not in fn
     assert protocol.resize_tool_schema(qwen_agent_fields=True)["function"]["args_format"]
     fn["name"] = "mutated"
@@ -37,9 +38,10 @@ def test_tool_schema_is_read_off_the_system_prompt() -> None:
 def test_user_turn_places_the_image_where_the_question_begins() -> None:
     parts = protocol.user_turn("How many cats?")
     assert parts[1] is IMAGE
-    assert parts[0] + "<image>" + parts[2] == protocol.USER_PROMPT_TEMPLATE.replace(
+    assert protocol.render_parts(parts, "<image>") == protocol.USER_PROMPT_TEMPLATE.replace(
         "{Question}", "<image>\nHow many cats?"
     )
+    assert isinstance(parts[0], str)
     assert "\\boxed{}" in parts[0]
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import random
+from typing import Any
 
 import pytest
 
@@ -61,8 +62,8 @@ def test_visual_tokens_equal_the_processor_patch_count(min_pixels: int, max_pixe
         assert visual_tokens(w, h, **limits) == expected, (w, h, limits)
 
 
-def _full_path_tokens(processor: object, images: list[object], **kwargs: object) -> list[int]:
-    out = processor(images=images, return_tensors="pt", **kwargs)  # type: ignore[operator]
+def _full_path_tokens(processor: Any, images: list[Any], **kwargs: Any) -> list[int]:
+    out = processor(images=images, return_tensors="pt", **kwargs)
     grid = out["image_grid_thw"]
     assert grid.shape == (len(images), 3)
     assert (grid[:, 0] == 1).all()
@@ -74,7 +75,7 @@ def test_visual_tokens_equal_the_full_processor_on_real_images(
     min_pixels: int, max_pixels: int
 ) -> None:
     limits = {"min_pixels": min_pixels, "max_pixels": max_pixels}
-    sizes = [*random_sizes(80, seed=min_pixels, max_side=1200), *EXTREMES]
+    sizes = [*random_sizes(40, seed=min_pixels, max_side=1200), *EXTREMES]
     tensor_proc = qwen2_vl.Qwen2VLImageProcessor(**limits)
     pil_proc = qwen2_vl_pil.Qwen2VLImageProcessorPil(**limits)
     # NEAREST keeps the run cheap; the resampling filter does not change the resized shape.

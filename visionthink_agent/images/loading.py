@@ -75,6 +75,16 @@ DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 _PASSTHROUGH_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
 _PASSTHROUGH_MODES = frozenset({"RGB", "L"})
 _ORIENTATION_TAG = 0x0112
+_EXIF_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+"""EXIF orientation → the transpose that makes it upright (as ``ImageOps.exif_transpose``)."""
 _B64_CHARS = re.compile(r"^[A-Za-z0-9+/=_\-\s]+$")
 
 ImageInput: TypeAlias = (
@@ -169,7 +179,7 @@ class SourceImage:
         Raises:
             CorruptImageError: the file cannot be decoded (e.g. truncated).
         """
-        return self._cached("full", lambda: self._decode(draft=False))
+        return self._cached("full", self._decode)
 
     def first_look(self, *, exact: bool = False) -> Image.Image:
         """The downsampled first look, exactly :attr:`first_look_size`.
@@ -241,15 +251,12 @@ class SourceImage:
                 self._cache[key] = build()
             return self._cache[key]
 
-    def _decode(self, *, draft: bool) -> Image.Image:
+    def _decode(self) -> Image.Image:
         if self._pil is not None:
             return to_rgb(ImageOps.exif_transpose(self._pil))
         assert self._data is not None
         try:
             with _open(self._data) as im:
-                if draft:
-                    raw_w, raw_h = self._raw_size
-                    im.draft("RGB", (max(1, raw_w // 2), max(1, raw_h // 2)))
                 im.seek(0)
                 im.load()
                 return to_rgb(ImageOps.exif_transpose(im))
@@ -257,13 +264,25 @@ class SourceImage:
             raise CorruptImageError(f"cannot decode the {self.format} image: {exc}") from exc
 
     def _fast_first_look(self) -> Image.Image:
-        image = self._decode(draft=True)
-        target = first_look_size(*self.size)
-        if image.size == target:
-            return image
-        # Draft decoding lands on ceil(side / 2) or the full size; finish with LANCZOS
-        # (reducing_gap first box-reduces large images, much faster at equal quality).
-        return image.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        """JPEG only: decode at half scale (libjpeg DCT scaling), then finish with LANCZOS."""
+        assert self._data is not None
+        raw_w, raw_h = self._raw_size
+        try:
+            with _open(self._data) as im:
+                drafted = im.draft("RGB", (max(1, raw_w // 2), max(1, raw_h // 2)))
+                im.load()
+                image = to_rgb(im)
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise CorruptImageError(f"cannot decode the {self.format} image: {exc}") from exc
+        target = first_look_size(raw_w, raw_h)  # the rule commutes with rotation
+        if image.size != target:
+            # A scale-1/s draft of an odd side has ceil(side / s) pixels, the last one partial:
+            # the box is the source's true extent, so the geometry matches the exact path.
+            # reducing_gap box-reduces first when the draft could not scale (much faster).
+            box = drafted[1] if drafted else (0, 0, raw_w, raw_h)
+            image = image.resize(target, Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
+        transpose = _EXIF_TRANSPOSE.get(self.orientation)
+        return image if transpose is None else image.transpose(transpose)
 
     def __repr__(self) -> str:
         w, h = self.size
@@ -482,8 +501,9 @@ def _check_size(size: tuple[int, int], max_pixels: int) -> None:
             f"image is {width}x{height} = {width * height} pixels, over the limit of "
             f"{max_pixels} (raise max_pixels to allow it)"
         )
-    if max(width, height) / min(width, height) > MAX_ASPECT_RATIO:
-        raise ImageTooLargeError(
-            f"image is {width}x{height}: aspect ratio over {MAX_ASPECT_RATIO}, which Qwen2.5-VL "
-            "cannot process"
-        )
+    for what, (w, h) in (("image", size), ("its first look", first_look_size(width, height))):
+        if max(w, h) / min(w, h) > MAX_ASPECT_RATIO:
+            raise ImageTooLargeError(
+                f"image is {width}x{height}: {what} ({w}x{h}) has an aspect ratio over "
+                f"{MAX_ASPECT_RATIO}, which Qwen2.5-VL cannot process"
+            )
