@@ -1,0 +1,115 @@
+"""Train VisionThink on upstream veRL: ``python training/main_ppo.py [hydra overrides]``.
+
+The config is ``training/config/visionthink_efficient.yaml`` (the paper's recipe on top of veRL's
+``ppo_trainer``); ``--config-name visionthink_single_gpu`` selects the one-GPU variant;
+``--cfg job`` prints the composed config without training.
+
+Example:
+    >>> from omegaconf import OmegaConf
+    >>> config = OmegaConf.create({"actor_rollout_ref": {"rollout": {"multi_turn": {
+    ...     "tool_config_path": "training/config/tool_config.yaml"}, "agent": {}}}})
+    >>> resolve_packaged_paths(config)
+    >>> config.actor_rollout_ref.rollout.multi_turn.tool_config_path.endswith("tool_config.yaml")
+    True
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `training` importable from a checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import hydra
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+__all__ = ["CONFIG_DIR", "main", "resolve_packaged_paths", "run", "validate"]
+
+CONFIG_DIR = Path(__file__).resolve().parent / "config"
+_PATH_KEYS = (
+    ("actor_rollout_ref", "rollout", "multi_turn", "tool_config_path"),
+    ("actor_rollout_ref", "rollout", "agent", "agent_loop_config_path"),
+)
+
+
+def resolve_packaged_paths(config: DictConfig) -> None:
+    """Make the tool / agent-loop YAML paths absolute when they name our packaged files.
+
+    veRL resolves these paths against the working directory of each Ray worker; a path like
+    ``training/config/tool_config.yaml`` that does not exist there is replaced by the installed
+    package's copy, so training can be launched from any directory.
+
+    Example:
+        >>> from omegaconf import OmegaConf
+        >>> cfg = OmegaConf.create({"actor_rollout_ref": {"rollout": {"multi_turn": {},
+        ...     "agent": {"agent_loop_config_path": "/elsewhere/loops.yaml"}}}})
+        >>> resolve_packaged_paths(cfg)
+        >>> cfg.actor_rollout_ref.rollout.agent.agent_loop_config_path
+        '/elsewhere/loops.yaml'
+    """
+    for keys in _PATH_KEYS:
+        node = config
+        for key in keys[:-1]:
+            node = node.get(key) if node is not None else None
+        value = node.get(keys[-1]) if node is not None else None
+        if not value or os.path.isabs(value) or os.path.exists(value):
+            continue
+        packaged = CONFIG_DIR / Path(value).name
+        if packaged.is_file():
+            with open_dict(node):
+                node[keys[-1]] = str(packaged)
+
+
+def validate(config: DictConfig) -> None:
+    """Validate the composed config: our ``visionthink`` block, then veRL's own checks.
+
+    Example:
+        >>> validate.__name__
+        'validate'
+
+    Raises:
+        training.settings.ConfigError: the ``visionthink`` block is invalid.
+        ValueError / AssertionError: veRL's ``validate_config`` rejects the config.
+    """
+    from verl.trainer.ppo.utils import need_critic, need_reference_policy
+    from verl.utils.config import validate_config
+
+    from training.settings import VisionThinkSettings
+
+    block = OmegaConf.to_container(config.get("visionthink", {}), resolve=True)
+    VisionThinkSettings.from_config(block)  # type: ignore[arg-type]
+    validate_config(
+        config=config,
+        use_reference_policy=need_reference_policy(config),
+        use_critic=need_critic(config),
+    )
+
+
+def run(config: DictConfig) -> None:
+    """Validate and train (Ray is started by veRL when not already running).
+
+    Example:
+        >>> run.__name__
+        'run'
+    """
+    from verl.trainer.main_ppo import run_ppo
+    from verl.utils.device import auto_set_device
+
+    from training.task_runner import VisionThinkTaskRunner
+
+    auto_set_device(config)
+    resolve_packaged_paths(config)
+    validate(config)
+    run_ppo(config, task_runner_class=VisionThinkTaskRunner)
+
+
+@hydra.main(config_path="config", config_name="visionthink_efficient", version_base=None)
+def main(config: DictConfig) -> None:
+    """Hydra entry point (see the module docstring)."""
+    run(config)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,19 @@
+"""Names under which the VisionThink pieces are registered in veRL (importable without veRL).
+
+Example:
+    >>> AGENT_NAME, TOOL_PARSER_NAME
+    ('visionthink_agent', 'visionthink')
+"""
+
+from __future__ import annotations
+
+__all__ = ["AGENT_NAME", "RESIZE_CALLS_FIELD", "TOOL_ERROR_FIELD", "TOOL_PARSER_NAME"]
+
+AGENT_NAME = "visionthink_agent"
+"""Name of the agent loop in ``agent_loop.yaml`` and in each row's ``agent_name`` column."""
+TOOL_PARSER_NAME = "visionthink"
+"""Value of ``actor_rollout_ref.rollout.multi_turn.format`` that selects the shared parser."""
+RESIZE_CALLS_FIELD = "resize_calls"
+"""``extra_fields`` key counting the trajectory's calls of the resize tool."""
+TOOL_ERROR_FIELD = "tool_error"
+"""``extra_fields`` key holding the error text of a rejected call (None when there was none)."""

@@ -1,0 +1,94 @@
+"""``VisionThinkTrainer``: veRL's synchronous PPO trainer plus VisionThink's group penalty.
+
+Before the advantages are computed, the batch's rewards (``rm_scores``, the score on each
+rollout's last response token) are adjusted by :func:`training.group_penalty.penalise_batch`,
+grouped by veRL's GRPO ``uid``; the statistics are logged with the step's metrics. Everything
+else is :class:`verl.trainer.ppo.v1.PPOTrainerSync` unchanged.
+
+Example:
+    >>> VisionThinkTrainer.__mro__[1].__name__
+    'PPOTrainerSync'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import transfer_queue as tq
+from omegaconf import DictConfig, OmegaConf
+from tensordict import TensorDict
+from verl.trainer.ppo.v1 import PPOTrainerSync
+from verl.utils import tensordict_utils as tu
+
+from training.group_penalty import penalise_batch
+from training.settings import VisionThinkSettings
+
+__all__ = ["VisionThinkTrainer", "adjust_batch_rewards"]
+
+
+def _plain(value: Any) -> Any:
+    return getattr(value, "data", value)
+
+
+def adjust_batch_rewards(batch: Any, settings: VisionThinkSettings) -> dict[str, float]:
+    """Apply the group penalty to the rewards of a TransferQueue batch, in place.
+
+    Args:
+        batch: the ``KVBatchMeta`` of the sampled step (``keys``, ``partition_id``, ``tags``).
+        settings: the validated ``visionthink`` config block.
+
+    Returns:
+        The penalty statistics to log.
+
+    Example:
+        >>> adjust_batch_rewards.__name__
+        'adjust_batch_rewards'
+    """
+    data = tq.kv_batch_get(
+        keys=batch.keys,
+        partition_id=batch.partition_id,
+        select_fields=["uid", "rm_scores", "extra_fields"],
+    )
+    uids = [str(uid) for uid in data["uid"].tolist()]
+    extra = [_plain(value) for value in list(data["extra_fields"])]
+    rows = [row.clone() for row in data["rm_scores"].unbind()]
+    real = [i for i, tag in enumerate(batch.tags) if not tag.get("is_padding", False)]
+    adjustment = penalise_batch(
+        [uids[i] for i in real],
+        [extra[i].get("reward_extra_info", {}) for i in real],
+        settings,
+        scores=[float(rows[i][-1]) for i in real],
+    )
+    for i, delta in zip(real, adjustment.deltas, strict=True):
+        rows[i][-1] += delta
+    tq.kv_batch_put(
+        keys=batch.keys,
+        partition_id=batch.partition_id,
+        fields=TensorDict(
+            {"rm_scores": tu.nested_tensor_from_tensor_list(rows)}, batch_size=len(rows)
+        ),
+    )
+    return adjustment.metrics
+
+
+class VisionThinkTrainer(PPOTrainerSync):
+    """:class:`PPOTrainerSync` that applies VisionThink's group penalty before the advantages.
+
+    Args:
+        config: the composed training config (with the ``visionthink`` block).
+
+    Example:
+        >>> VisionThinkTrainer._compute_advantage.__qualname__
+        'VisionThinkTrainer._compute_advantage'
+    """
+
+    def __init__(self, config: DictConfig) -> None:
+        super().__init__(config)
+        block = OmegaConf.to_container(config.get("visionthink", {}), resolve=True)
+        self.visionthink = VisionThinkSettings.from_config(block)  # type: ignore[arg-type]
+
+    def _compute_advantage(self, batch: Any, metrics: dict[str, Any]) -> Any:
+        with torch.no_grad():
+            metrics.update(adjust_batch_rewards(batch, self.visionthink))
+        return super()._compute_advantage(batch, metrics)
