@@ -1,0 +1,51 @@
+"""The VisionThink agent served by ``langgraph dev`` (or LangGraph Platform), set up by env vars.
+
+==============================  ==========================================================
+``VISIONTHINK_BASE_URL``        OpenAI-compatible endpoint (default ``http://127.0.0.1:8000/v1``,
+                                e.g. ``vllm serve Senqiao/VisionThink-Efficient``)
+``VISIONTHINK_MODEL``           model name (default ``Senqiao/VisionThink-Efficient``)
+``VISIONTHINK_API_KEY``         API key (default ``EMPTY``, what vLLM accepts)
+``VISIONTHINK_MODE``            ``prompted`` (default, VisionThink checkpoints) or ``native``
+``VISIONTHINK_MAX_RESIZES``     high-resolution views per image (default 1)
+``VISIONTHINK_TEMPERATURE``     sampling temperature (default 0, as the authors evaluate)
+``VISIONTHINK_MAX_TOKENS``      tokens per model turn (default 8192, as the authors evaluate)
+``VISIONTHINK_ALLOW_PRIVATE_URLS``  ``1`` lets image URLs point at private addresses
+==============================  ==========================================================
+
+No checkpointer here: the server provides persistence.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from langchain_openai import ChatOpenAI
+
+from visionthink_agent import create_visionthink_agent
+
+
+def build_graph(env: Mapping[str, str] = os.environ) -> Any:
+    """Compile the agent from environment settings (see the module docstring)."""
+    mode = env.get("VISIONTHINK_MODE", "prompted")
+    if mode not in ("prompted", "native"):
+        raise ValueError(f"VISIONTHINK_MODE must be 'prompted' or 'native', got {mode!r}")
+    model = ChatOpenAI(
+        base_url=env.get("VISIONTHINK_BASE_URL", "http://127.0.0.1:8000/v1"),
+        model=env.get("VISIONTHINK_MODEL", "Senqiao/VisionThink-Efficient"),
+        api_key=env.get("VISIONTHINK_API_KEY", "EMPTY"),  # type: ignore[arg-type]
+        temperature=float(env.get("VISIONTHINK_TEMPERATURE", "0")),
+        max_completion_tokens=int(env.get("VISIONTHINK_MAX_TOKENS", "8192")),
+        stream_usage=True,
+    )
+    agent = create_visionthink_agent(
+        model,
+        mode=mode,  # type: ignore[arg-type]
+        max_resizes=int(env.get("VISIONTHINK_MAX_RESIZES", "1")),
+        allow_private_urls=env.get("VISIONTHINK_ALLOW_PRIVATE_URLS", "0") == "1",
+    )
+    return agent.compile(name="visionthink")
+
+
+graph = build_graph()
