@@ -25,8 +25,7 @@ import gradio as gr
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
-from visionthink_agent.graph import TOKEN_ACCOUNT_EVENT
-from visionthink_agent.graph.agent import create_visionthink_agent
+from visionthink_agent.graph import TOKEN_ACCOUNT_EVENT, create_visionthink_agent
 from visionthink_agent.graph.rendering import image_payload_block
 from visionthink_agent.images import load_image
 from visionthink_agent.parsing import extract_answer, parse_tool_call, split_think
@@ -130,13 +129,22 @@ class VisionThinkChat:
 
 def default_model() -> Any:
     """The model the example runs by default: an OpenAI-compatible server when
-    ``VISIONTHINK_BASE_URL`` is set, else the tiny in-process Qwen2.5-VL (offline)."""
-    from visionthink_agent.backends import create_chat_model
-
+    ``VISIONTHINK_BASE_URL`` is set (model name in ``VISIONTHINK_MODEL``), else the tiny
+    in-process Qwen2.5-VL, which needs no download."""
     base_url = os.environ.get("VISIONTHINK_BASE_URL")
     if base_url:
-        return create_chat_model(os.environ.get("VISIONTHINK_MODEL", "default"), base_url=base_url)
-    return create_chat_model("tiny")
+        from langchain_openai import ChatOpenAI
+
+        return ChatOpenAI(
+            base_url=base_url,
+            api_key=os.environ.get("OPENAI_API_KEY", "EMPTY"),  # type: ignore[arg-type]
+            model=os.environ.get("VISIONTHINK_MODEL", "Senqiao/VisionThink-Efficient"),
+            temperature=0,
+            stream_usage=True,
+        )
+    from visionthink_agent.backends.transformers_chat import ChatQwenVL
+
+    return ChatQwenVL(model="tiny", max_new_tokens=64, streaming=True)
 
 
 def create_app(model: Any | None = None) -> gr.ChatInterface:

@@ -76,9 +76,8 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 def test_through_gradio_client(launched_app: str, detail_image: tuple[Path, str]) -> None:
-    from gradio_client import Client, handle_file
-
     from chatbot import RESIZE_NOTE
+    from gradio_client import Client, handle_file
 
     path, code = detail_image
     client = Client(launched_app, verbose=False)

@@ -135,7 +135,7 @@ async def run_one(
 
 
 def _compile_agent(model: Any, agent_mode: str) -> Any:
-    from visionthink_agent.graph.agent import create_visionthink_agent
+    from visionthink_agent.graph import create_visionthink_agent
 
     return create_visionthink_agent(model, mode=agent_mode).compile()
 
