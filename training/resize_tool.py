@@ -3,8 +3,9 @@
 The tool is configured in ``training/config/tool_config.yaml`` and loaded by veRL's agent-loop
 worker (one instance per worker, shared by every trajectory, so per-trajectory state is kept by
 ``instance_id``). Each dataset row names its high-resolution image in
-``extra_info.tools_kwargs.resize_image.create_kwargs`` (a path or the encoded bytes, see
-:mod:`training.data`); a row without one falls back to the first image of the conversation.
+``extra_info.tools_kwargs.resize_image.create_kwargs`` (``image``: the encoded bytes, or
+``image_path``; see :mod:`training.data`); a row without one falls back to the first image of the
+conversation as it is (for datasets whose prompt image is already the full-resolution one).
 
 The tool returns only the image; the VisionThink agent loop renders it inside the protocol's
 tool turn (:func:`visionthink_agent.protocol.tool_success_turn`). Every call is counted in the
@@ -72,7 +73,8 @@ class ResizeImageTool(BaseTool):
         Args:
             instance_id: id to use; a fresh one when None.
             **kwargs: ``create_kwargs`` from the row's ``tools_kwargs`` (veRL passes it under that
-                name); its ``image`` is a path, encoded bytes or a PIL image (or absent).
+                name): ``image`` (encoded bytes, a PIL image or a path) or ``image_path``; a
+                row with neither falls back to the conversation's first image, as given.
 
         Example:
             >>> import asyncio
@@ -81,7 +83,9 @@ class ResizeImageTool(BaseTool):
         """
         instance_id, response = await super().create(instance_id)
         create_kwargs = kwargs.get("create_kwargs") or {}
-        self._references[instance_id] = create_kwargs.get("image")
+        self._references[instance_id] = create_kwargs.get("image") or create_kwargs.get(
+            "image_path"
+        )
         return instance_id, response
 
     async def execute(
