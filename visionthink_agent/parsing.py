@@ -40,11 +40,47 @@ __all__ = [
     "split_think",
 ]
 
-_TOOL_CALL = re.compile(r"<tool_call>(.*?)</tool_call>", re.DOTALL)
-_UNCLOSED_TOOL_CALL = re.compile(r"<tool_call>(?!.*</tool_call>)(.*)$", re.DOTALL)
-_ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
-_THINK_BLOCK = re.compile(r"<think>.*?</think>", re.DOTALL)
-_THINK = re.compile(r"<think>(.*?)</think>", re.DOTALL)
+_THINK = ("<think>", "</think>")
+_TOOL_CALL = ("<tool_call>", "</tool_call>")
+_ANSWER = ("<answer>", "</answer>")
+
+
+@dataclass(frozen=True)
+class _Blocks:
+    """Non-overlapping ``open…close`` blocks, leftmost first (what a lazy DOTALL regex finds)."""
+
+    spans: list[tuple[int, int]]
+    """``(start, end)`` of each whole block, tags included."""
+    bodies: list[str]
+    unclosed: str | None
+    """The text after an opening tag that has no closing tag after it."""
+
+
+def _find_blocks(text: str, tags: tuple[str, str]) -> _Blocks:
+    # A linear scan: the equivalent regexes backtrack quadratically on degenerate generations
+    # (thousands of repeated tags), which RL rollouts do produce.
+    open_tag, close_tag = tags
+    spans: list[tuple[int, int]] = []
+    bodies: list[str] = []
+    pos = 0
+    while (start := text.find(open_tag, pos)) != -1:
+        body_start = start + len(open_tag)
+        end = text.find(close_tag, body_start)
+        if end == -1:
+            return _Blocks(spans, bodies, text[body_start:])
+        spans.append((start, end + len(close_tag)))
+        bodies.append(text[body_start:end])
+        pos = end + len(close_tag)
+    return _Blocks(spans, bodies, None)
+
+
+def _remove_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    kept, pos = [], 0
+    for start, end in spans:
+        kept.append(text[pos:start])
+        pos = end
+    kept.append(text[pos:])
+    return "".join(kept)
 
 
 @dataclass(frozen=True)
@@ -99,15 +135,15 @@ def parse_tool_call(text: str, *, tool_name: str = RESIZE_TOOL_NAME) -> ToolCall
         ...                 '</tool_call>').error
         "Unknown function 'zoom'. Available function tools are: `resize_image`"
     """
-    raw = tuple(m.strip() for m in _TOOL_CALL.findall(text))
+    blocks = _find_blocks(text, _TOOL_CALL)
+    raw = tuple(body.strip() for body in blocks.bodies)
     if not raw:
-        unclosed = _UNCLOSED_TOOL_CALL.search(text)
-        if unclosed is None:
+        if blocks.unclosed is None:
             return ToolCallParse(found=False)
         return ToolCallParse(
             found=True,
             error="The <tool_call> tag is not closed with </tool_call>",
-            raw=(unclosed.group(1).strip(),),
+            raw=(blocks.unclosed.strip(),),
         )
     if len(raw) > 1:
         return ToolCallParse(
@@ -149,17 +185,21 @@ def extract_boxed(text: str) -> str | None:
         >>> extract_boxed(r"so \boxed{\frac{1}{2}} it is")
         '\\frac{1}{2}'
     """
-    start = text.rfind("\\boxed{")
-    while start != -1:
-        depth, i = 0, start + len("\\boxed")
-        for j in range(i, len(text)):
-            if text[j] == "{":
-                depth += 1
-            elif text[j] == "}":
-                depth -= 1
-                if depth == 0:
-                    return text[i + 1 : j].strip()
-        start = text.rfind("\\boxed{", 0, start)  # unbalanced: try an earlier one
+    opener = "\\boxed{"
+    starts = [m.start() + len(opener) - 1 for m in re.finditer(re.escape(opener), text)]
+    if not starts:
+        return None
+    # Match every brace once (a stack): rescanning from each \boxed{ is quadratic.
+    closing: dict[int, int] = {}
+    pending: list[int] = []
+    for i, char in enumerate(text):
+        if char == "{":
+            pending.append(i)
+        elif char == "}" and pending:
+            closing[pending.pop()] = i
+    for brace in reversed(starts):  # the last balanced one
+        if brace in closing:
+            return text[brace + 1 : closing[brace]].strip()
     return None
 
 
@@ -176,13 +216,14 @@ def extract_answer(text: str) -> str:
         >>> extract_answer("<think>hmm</think> Paris")
         'Paris'
     """
-    answers = _ANSWER.findall(text)
-    if answers:
-        answer = answers[-1]
-    elif "<answer>" in text:
+    answers = _find_blocks(text, _ANSWER)
+    if answers.bodies:
+        answer = answers.bodies[-1]
+    elif answers.unclosed is not None:
         answer = text.rsplit("<answer>", 1)[1]
     else:
-        answer = _TOOL_CALL.sub("", _THINK_BLOCK.sub("", text))
+        without_think = _remove_spans(text, _find_blocks(text, _THINK).spans)
+        answer = _remove_spans(without_think, _find_blocks(without_think, _TOOL_CALL).spans)
     boxed = extract_boxed(answer)
     return (boxed if boxed is not None else answer).strip()
 
@@ -196,10 +237,11 @@ def split_think(text: str) -> tuple[str | None, str]:
         >>> split_think("no tags")
         (None, 'no tags')
     """
-    match = _THINK.search(text)
-    if match is None:
+    blocks = _find_blocks(text, _THINK)
+    if not blocks.spans:
         return None, text
-    return match.group(1).strip(), (text[: match.start()] + text[match.end() :]).strip()
+    start, end = blocks.spans[0]
+    return blocks.bodies[0].strip(), (text[:start] + text[end:]).strip()
 
 
 @dataclass(frozen=True)
@@ -218,8 +260,22 @@ class FormatCheck:
         return self.ok
 
 
-_NON_FINAL = re.compile(r"^<think>.*</think>.*<tool_call>.*</tool_call>$", re.DOTALL)
-_FINAL = re.compile(r"^<think>.*</think>.*<answer>.*</answer>$", re.DOTALL)
+def _has_shape(turn: str, first: str, middle: tuple[str, ...], last: str) -> bool:
+    """Whether ``turn`` matches ``^first.*middle[0].*middle[1]…last$`` (DOTALL), in linear time.
+
+    The regex itself backtracks cubically on turns with many repeated tags.
+    """
+    if not (turn.startswith(first) and turn.endswith(last)):
+        return False
+    pos, end = len(first), len(turn) - len(last)
+    if end < pos:
+        return False
+    for tag in middle:  # leftmost occurrences leave the most room for what follows
+        found = turn.find(tag, pos, end)
+        if found == -1:
+            return False
+        pos = found + len(tag)
+    return True
 
 
 def check_turn_format(turn: str, *, final: bool) -> FormatCheck:
@@ -240,7 +296,7 @@ def check_turn_format(turn: str, *, final: bool) -> FormatCheck:
     answer_open, answer_close = turn.count("<answer>"), turn.count("</answer>")
     has_call = "<tool_call>" in turn or "</tool_call>" in turn
     if final:
-        if not _FINAL.match(turn):
+        if not _has_shape(turn, "<think>", ("</think>", "<answer>"), "</answer>"):
             return FormatCheck(
                 False, "final turn: must be <think>...</think>...<answer>...</answer>"
             )
@@ -251,7 +307,7 @@ def check_turn_format(turn: str, *, final: bool) -> FormatCheck:
         if has_call:
             return FormatCheck(False, "final turn: must not call a tool")
         return FormatCheck(True)
-    if not _NON_FINAL.match(turn):
+    if not _has_shape(turn, "<think>", ("</think>", "<tool_call>"), "</tool_call>"):
         return FormatCheck(
             False, "tool-call turn: must be <think>...</think>...<tool_call>...</tool_call>"
         )
