@@ -23,6 +23,7 @@ from typing import Any
 
 import gradio as gr
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 
 from visionthink_agent.graph import TOKEN_ACCOUNT_EVENT, create_visionthink_agent
@@ -102,9 +103,9 @@ class VisionThinkChat:
     ) -> AsyncIterator[str]:
         """Stream the reply to one user message (Gradio's ``fn``)."""
         thread = getattr(request, "session_hash", None) or f"local-{uuid.uuid4().hex}"
-        config = {"configurable": {"thread_id": thread}}
+        config: RunnableConfig = {"configurable": {"thread_id": thread}}
         view, live = ReplyView(), ""
-        stream = self.agent.astream(
+        stream: AsyncIterator[Any] = self.agent.astream(
             {"messages": [user_message(message)]},
             config,
             stream_mode=["messages", "updates", "custom"],

@@ -21,7 +21,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from visionthink_agent.evaluation.benchmark import EvalSample
 from visionthink_agent.evaluation.modes import ModeOutcome, run_single_look, run_visionthink
@@ -36,6 +36,9 @@ from visionthink_agent.evaluation.records import (
 )
 from visionthink_agent.evaluation.summary import ModeSummary, summarize
 from visionthink_agent.images import load_image
+
+if TYPE_CHECKING:
+    from visionthink_agent.graph import Mode
 
 __all__ = ["EvalRun", "Judge", "run_evaluation", "run_one"]
 
@@ -82,9 +85,10 @@ def _verdict(result: Any) -> tuple[bool, dict[str, Any]]:
         details = json.loads(json.dumps(dict(result), default=str))
     else:
         raise TypeError(f"the judge returned {type(result).__name__}, not a verdict")
-    correct = details.get("correct")
-    if correct is None:
-        correct = float(details.get("score", 0)) >= 1.0
+    correct = details.get("correct", getattr(result, "correct", None))
+    if correct is None:  # no verdict (an undecided or failed judge) counts as wrong
+        score = details.get("score")
+        correct = score is not None and float(score) >= 1.0
     return bool(correct), details
 
 
@@ -134,7 +138,7 @@ async def run_one(
     )
 
 
-def _compile_agent(model: Any, agent_mode: str) -> Any:
+def _compile_agent(model: Any, agent_mode: Mode) -> Any:
     from visionthink_agent.graph import create_visionthink_agent
 
     return create_visionthink_agent(model, mode=agent_mode).compile()
@@ -147,7 +151,7 @@ async def run_evaluation(
     judge: Judge,
     out_dir: str | Path,
     modes: Sequence[EvalMode] = MODES,
-    agent_mode: str = "prompted",
+    agent_mode: Mode = "prompted",
     concurrency: int = 4,
     resume: bool = True,
     progress: bool = True,
