@@ -8,9 +8,9 @@ import pytest
 
 pytest.importorskip("verl")
 
-from tests.training.conftest import HIGH_RES_SIZE  # noqa: E402
-from tests.training.loop_harness import ANSWER_TURN, RESIZE_TURN, run_loop, turn_ids  # noqa: E402
-from visionthink_agent import protocol  # noqa: E402
+from tests.training.conftest import HIGH_RES_SIZE
+from tests.training.loop_harness import ANSWER_TURN, RESIZE_TURN, run_loop, turn_ids
+from visionthink_agent import protocol
 
 pytestmark = pytest.mark.verl
 
@@ -61,7 +61,8 @@ async def test_resize_trajectory_tokens_images_and_mask(
     assert mask[: len(first)] == [1] * len(first)
     assert mask[len(mask) - len(second) :] == [1] * len(second)
     tool_span = mask[len(first) : len(mask) - len(second)]
-    assert tool_span and set(tool_span) == {0}
+    assert tool_span
+    assert set(tool_span) == {0}
     tool_ids = output.response_ids[len(first) : len(mask) - len(second)]
     image_pad = tokenizer.convert_tokens_to_ids("<|image_pad|>")
     assert tool_ids.count(image_pad) == HIGH_RES_SIZE[0] * HIGH_RES_SIZE[1] // 784
@@ -79,7 +80,8 @@ async def test_direct_answer_is_one_turn(loop_config, tokenizer, processor, data
 async def test_bad_call_gets_the_error_turn_and_a_second_turn(
     loop_config, tokenizer, processor, dataset_row
 ):
-    bad = '<think>hmm</think><tool_call>{"name": "resize_image", "arguments": {"action": "zoom"}}</tool_call>'
+    call = '{"name": "resize_image", "arguments": {"action": "zoom"}}'
+    bad = f"<think>hmm</think><tool_call>{call}</tool_call>"
     output, server = await run_loop(
         loop_config, tokenizer, processor, dataset_row(), [bad, ANSWER_TURN]
     )
