@@ -12,12 +12,14 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel, LanguageModelLike
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from langchain_core.runnables import RunnableConfig, RunnableLambda
+from langchain_core.runnables import RunnableConfig
+from langgraph._internal._runnable import RunnableCallable
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
 
@@ -105,10 +107,12 @@ def create_visionthink_agent(
 ) -> StateGraph[Any, Any, Any, Any]:
     """Build the VisionThink agent as an uncompiled ``StateGraph``.
 
-    Nodes: ``ingest`` (normalise the new message's image, reset the result keys) → ``model``
-    (first look; in native mode the model is bound to the ``resize_image`` schema) →
-    ``tools`` (the resize reply, back to ``model``) or ``finish`` (answer, token account,
-    custom stream event). Compile it with any checkpointer (``.compile(checkpointer=...)``).
+    Two nodes: ``model`` (on a new question, normalises its image and resets the result keys;
+    renders the conversation with the first look and calls the model, bound to the
+    ``resize_image`` schema in native mode; when the question is over, sets the result keys and
+    streams the token account as a custom event) and ``tools`` (the resize reply, then back to
+    ``model``). Compile it with any checkpointer (``.compile(checkpointer=...)``); sync and
+    async (``invoke`` / ``ainvoke`` / ``stream`` / ``astream``) both work.
 
     Input: ``{"messages": [HumanMessage(content=[{"type": "text", "text": question},
     image_block])]}``; output keys: see :mod:`visionthink_agent.graph.state`.
@@ -159,33 +163,63 @@ def create_visionthink_agent(
     else:
         prompt = protocol.SYSTEM_PROMPT if system_prompt is None else system_prompt
 
-    def render(state: VisionThinkState) -> list[BaseMessage]:
+    def render(messages: list[BaseMessage]) -> list[BaseMessage]:
         if mode == "prompted":
             return prompted_messages(
-                state["messages"], system_prompt=prompt, allow_private_urls=allow_private_urls
+                messages, system_prompt=prompt, allow_private_urls=allow_private_urls
             )
         return native_messages(
-            state["messages"], system_prompt=prompt, allow_private_urls=allow_private_urls
+            messages, system_prompt=prompt, allow_private_urls=allow_private_urls
         )
 
-    def record(state: VisionThinkState, response: BaseMessage) -> dict[str, Any]:
+    def prepare(state: VisionThinkState) -> tuple[list[BaseMessage], dict[str, Any]]:
+        """The conversation to render and the update so far (a new question is normalised)."""
+        messages: list[BaseMessage] = list(state["messages"])
+        last = messages[-1] if messages else None
+        if not (isinstance(last, HumanMessage) and not is_tool_turn(last)):
+            return messages, {"messages": [], "model_turns": state.get("model_turns", 0)}
+        changed = normalise_new_messages(messages, allow_private_urls=allow_private_urls)
+        by_id = {m.id: m for m in changed}
+        messages = [by_id.get(m.id, m) for m in messages]
+        return messages, {"messages": changed, **empty_result()}
+
+    def record(
+        messages: list[BaseMessage], update: dict[str, Any], response: BaseMessage
+    ) -> dict[str, Any]:
+        """Add the model turn; when the question is over, its result and token account."""
         if mode == "prompted":
             turn = parse_model_turn(response)
         elif isinstance(response, AIMessage):
             turn = response
         else:
             raise TypeError(f"the model returned a {type(response).__name__}, not an AIMessage")
-        return {"messages": [turn], "model_turns": state.get("model_turns", 0) + 1}
+        update["messages"].append(turn)
+        update["model_turns"] += 1
+        calls = bool(turn.tool_calls or turn.invalid_tool_calls)
+        if calls and update["model_turns"] < turns_allowed:
+            return update  # on to the tool node
+        replies = turn_limit_replies(turn) if calls else []
+        result = question_result(
+            [*messages, turn, *replies], turn_limit=calls, allow_private_urls=allow_private_urls
+        )
+        get_stream_writer()(token_account_event(result))
+        update["messages"].extend(replies)
+        return {**update, **result}
 
     def call_model(state: VisionThinkState, config: RunnableConfig) -> dict[str, Any]:
-        return record(state, bound.invoke(render(state), config))
+        messages, update = prepare(state)
+        return record(messages, update, bound.invoke(render(messages), config))
+
+    def prepare_and_render(
+        state: VisionThinkState,
+    ) -> tuple[list[BaseMessage], dict[str, Any], list[BaseMessage]]:
+        messages, update = prepare(state)
+        return messages, update, render(messages)
 
     async def acall_model(state: VisionThinkState, config: RunnableConfig) -> dict[str, Any]:
-        return record(state, await bound.ainvoke(render(state), config))
-
-    def ingest(state: VisionThinkState) -> dict[str, Any]:
-        changed = normalise_new_messages(state["messages"], allow_private_urls=allow_private_urls)
-        return {"messages": changed, **empty_result()}
+        # Image decoding and encoding run in a worker thread, off the event loop.
+        messages, update, sent = await asyncio.to_thread(prepare_and_render, state)
+        return record(messages, update, await bound.ainvoke(sent, config))
 
     def tools(state: VisionThinkState) -> dict[str, Any]:
         messages = state["messages"]
@@ -201,31 +235,22 @@ def create_visionthink_agent(
         )
         return {"messages": replies}
 
-    def route(state: VisionThinkState) -> Literal["tools", "finish"]:
-        last = last_ai_message(state["messages"])
-        calls = last is not None and (last.tool_calls or last.invalid_tool_calls)
-        return "tools" if calls and state.get("model_turns", 0) < turns_allowed else "finish"
+    async def atools(state: VisionThinkState) -> dict[str, Any]:
+        return await asyncio.to_thread(tools, state)
 
-    def finish(state: VisionThinkState) -> dict[str, Any]:
-        messages = state["messages"]
-        last = last_ai_message(messages)
-        replies = turn_limit_replies(last) if last is not None else []
-        result = question_result(
-            [*messages, *replies], turn_limit=bool(replies), allow_private_urls=allow_private_urls
-        )
-        get_stream_writer()(token_account_event(result))
-        return {"messages": replies, **result}
+    def route(state: VisionThinkState) -> str:
+        last = state["messages"][-1]
+        calls = isinstance(last, AIMessage) and (last.tool_calls or last.invalid_tool_calls)
+        return "tools" if calls else END
 
     graph: StateGraph[Any, Any, Any, Any] = StateGraph(
         VisionThinkState, input_schema=VisionThinkInput, output_schema=VisionThinkOutput
     )
-    graph.add_node("ingest", ingest)
-    graph.add_node("model", RunnableLambda(call_model, afunc=acall_model, name="model"))
-    graph.add_node("tools", tools)
-    graph.add_node("finish", finish)
-    graph.add_edge(START, "ingest")
-    graph.add_edge("ingest", "model")
-    graph.add_conditional_edges("model", route, ["tools", "finish"])
+    # RunnableCallable (as in langgraph.prebuilt) gives a node a sync and an async body at the
+    # cost of a plain function call; RunnableLambda would add a callback run per call.
+    graph.add_node("model", RunnableCallable(call_model, acall_model, name="model"))
+    graph.add_node("tools", RunnableCallable(tools, atools, name="tools"))
+    graph.add_edge(START, "model")
+    graph.add_conditional_edges("model", route, ["tools", END])
     graph.add_edge("tools", "model")
-    graph.add_edge("finish", END)
     return graph

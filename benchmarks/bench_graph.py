@@ -1,0 +1,146 @@
+"""Per-question overhead of the VisionThink graph over calling the model directly.
+
+The model is a zero-latency fake chat model, so the numbers are the graph's own cost: image
+normalisation, rendering the protocol conversation, parsing, the resize turn, the result and
+token account, and LangGraph's own scheduling. Two paths: a direct answer (1 model call) and a
+resize (2 model calls). The baseline is the same model called directly with the same number of
+calls on pre-rendered messages. A tiny 56x56 image keeps image work small; the first encoding of
+an image (a cold per-process cache) is reported separately.
+
+Run: ``.venv/bin/python benchmarks/bench_graph.py [--repeats 300]``; writes
+``benchmarks/results/bench_graph.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import json
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from PIL import Image
+from rich.console import Console
+from rich.progress import track
+from rich.table import Table
+
+from visionthink_agent import create_visionthink_agent
+from visionthink_agent.graph import prompted_conversation
+from visionthink_agent.graph.image_store import clear_image_cache
+
+RESULTS = Path(__file__).resolve().parent / "results" / "bench_graph.json"
+RESIZE_CALL = (
+    '<think>small</think>\n<tool_call>\n{"name": "resize_image", "arguments": '
+    '{"action": "resize"}}\n</tool_call>'
+)
+ANSWER = "<think>clear</think><answer>\\boxed{42}</answer>"
+
+
+class ZeroLatencyModel(BaseChatModel):
+    """Replies with the scripted texts in turn, instantly."""
+
+    texts: list[str]
+    position: int = 0
+
+    @property
+    def _llm_type(self) -> str:
+        return "zero-latency"
+
+    def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> ChatResult:
+        text = self.texts[self.position % len(self.texts)]
+        self.position += 1
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+
+def tiny_png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (56, 56), "red").save(buf, "PNG")
+    return buf.getvalue()
+
+
+def timed(fn: Callable[[], Any], repeats: int, label: str) -> list[float]:
+    for _ in range(5):  # warm-up
+        fn()
+    samples = []
+    for _ in track(range(repeats), description=label, transient=True):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=300)
+    args = parser.parse_args()
+    data = tiny_png()
+    block = {"type": "image", "base64": base64.b64encode(data).decode(), "mime_type": "image/png"}
+    question = {"messages": [HumanMessage([{"type": "text", "text": "Total?"}, block])]}
+    paths = {"first_look": [ANSWER], "resize": [RESIZE_CALL, ANSWER]}
+    rows = []
+    for path, texts in paths.items():
+        model = ZeroLatencyModel(texts=texts)
+        graph = create_visionthink_agent(model).compile()
+        direct_model = ZeroLatencyModel(texts=texts)
+        inputs = [prompted_conversation("Total?", data, texts[:i]) for i in range(len(texts))]
+
+        def direct(model: ZeroLatencyModel = direct_model, inputs: list = inputs) -> None:
+            for messages in inputs:
+                model.invoke(messages)
+
+        def run_graph(graph: Any = graph) -> None:
+            graph.invoke(question)
+
+        def run_graph_cold(graph: Any = graph) -> None:
+            clear_image_cache()
+            graph.invoke(question)
+
+        base = statistics.median(timed(direct, args.repeats, f"{path}: direct model"))
+        warm = statistics.median(timed(run_graph, args.repeats, f"{path}: graph"))
+        cold = statistics.median(timed(run_graph_cold, args.repeats, f"{path}: graph, cold"))
+        rows.append(
+            {
+                "path": path,
+                "model_calls": len(texts),
+                "direct_ms": round(base, 4),
+                "graph_ms": round(warm, 4),
+                "overhead_ms": round(warm - base, 4),
+                "ratio": round(warm / base, 2),
+                "graph_cold_image_cache_ms": round(cold, 4),
+                "image_encoding_ms": round(cold - warm, 4),
+            }
+        )
+    table = Table(title="VisionThink graph overhead per question (median, zero-latency model)")
+    for column in rows[0]:
+        table.add_column(column, justify="right")
+    for row in rows:
+        table.add_row(*(str(v) for v in row.values()))
+    console = Console(width=150)
+    console.print(table)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    report = {
+        "benchmark": "bench_graph",
+        "repeats": args.repeats,
+        "image": "56x56 PNG",
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "target_overhead_ms": 2.0,
+        "rows": rows,
+    }
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    worst = max(r["overhead_ms"] for r in rows)
+    console.print(
+        f"graph overhead: {worst:.2f} ms per question at worst (target <= 2 ms); saved {RESULTS}"
+    )
+
+
+if __name__ == "__main__":
+    main()
