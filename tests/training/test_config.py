@@ -1,0 +1,89 @@
+"""The hydra configs compose on top of veRL's ppo_trainer and pass veRL's validate_config."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytest.importorskip("verl")
+
+from omegaconf import OmegaConf
+
+from tests.training.conftest import compose_config
+from training.main_ppo import CONFIG_DIR, resolve_packaged_paths, validate
+from training.settings import ConfigError
+
+pytestmark = pytest.mark.verl
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_efficient_recipe_composes_and_validates():
+    config = compose_config()
+    validate(config)
+    rollout = config.actor_rollout_ref.rollout
+    actor = config.actor_rollout_ref.actor
+    assert config.algorithm.adv_estimator == "grpo"
+    assert (rollout.n, rollout.temperature, rollout.limit_images) == (16, 1.0, 2)
+    assert (config.data.train_batch_size, actor.ppo_mini_batch_size) == (512, 32)
+    assert (actor.optim.lr, actor.kl_loss_coef, actor.kl_loss_type) == (1e-6, 0.001, "low_var_kl")
+    assert (actor.entropy_coeff, actor.clip_ratio, actor.use_kl_loss) == (0.001, 0.2, True)
+    turns = rollout.multi_turn
+    assert (turns.max_assistant_turns, turns.max_user_turns, turns.format) == (2, 1, "visionthink")
+    assert rollout.agent.default_agent_loop == "visionthink_agent"
+    assert config.trainer.v1.trainer_mode == "sync"
+    assert config.algorithm.filter_groups.enable
+    assert config.reward.custom_reward_function.path == "pkg://training.reward"
+    assert config.visionthink.penalty.semantics == "released"
+
+
+def test_single_gpu_variant_composes_and_validates():
+    config = compose_config("visionthink_single_gpu")
+    validate(config)
+    assert (config.trainer.n_gpus_per_node, config.trainer.nnodes) == (1, 1)
+    assert config.actor_rollout_ref.rollout.tensor_model_parallel_size == 1
+
+
+def test_bad_visionthink_block_is_named():
+    config = compose_config(overrides=["visionthink.penalty.semantics=both"])
+    with pytest.raises(ConfigError, match=r"^visionthink\.penalty\.semantics: "):
+        validate(config)
+
+
+def test_registry_yamls_name_our_classes():
+    tools = yaml.safe_load((CONFIG_DIR / "tool_config.yaml").read_text())["tools"]
+    assert [t["class_name"] for t in tools] == ["training.resize_tool.ResizeImageTool"]
+    loops = yaml.safe_load((CONFIG_DIR / "agent_loop.yaml").read_text())
+    assert loops == [
+        {"name": "visionthink_agent", "_target_": "training.agent_loop.VisionThinkAgentLoop"}
+    ]
+
+
+def test_packaged_paths_resolve_from_any_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = compose_config()
+    resolve_packaged_paths(config)
+    multi_turn = config.actor_rollout_ref.rollout.multi_turn
+    assert multi_turn.tool_config_path == str(CONFIG_DIR / "tool_config.yaml")
+    agent = config.actor_rollout_ref.rollout.agent
+    assert agent.agent_loop_config_path == str(CONFIG_DIR / "agent_loop.yaml")
+
+
+@pytest.mark.slow
+def test_cfg_job_prints_the_recipe_on_cpu():
+    result = subprocess.run(
+        [sys.executable, "training/main_ppo.py", "--cfg", "job"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
+        check=True,
+    )
+    printed = OmegaConf.create(yaml.safe_load(result.stdout))
+    assert printed.actor_rollout_ref.rollout.n == 16
+    assert printed.visionthink.penalty.theta == 0.2
