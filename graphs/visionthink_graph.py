@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from langchain_openai import ChatOpenAI
+from pydantic import SecretStr
 
 from visionthink_agent import create_visionthink_agent
 
@@ -34,14 +35,14 @@ def build_graph(env: Mapping[str, str] = os.environ) -> Any:
     model = ChatOpenAI(
         base_url=env.get("VISIONTHINK_BASE_URL", "http://127.0.0.1:8000/v1"),
         model=env.get("VISIONTHINK_MODEL", "Senqiao/VisionThink-Efficient"),
-        api_key=env.get("VISIONTHINK_API_KEY", "EMPTY"),  # type: ignore[arg-type]
+        api_key=SecretStr(env.get("VISIONTHINK_API_KEY", "EMPTY")),
         temperature=float(env.get("VISIONTHINK_TEMPERATURE", "0")),
         max_completion_tokens=int(env.get("VISIONTHINK_MAX_TOKENS", "8192")),
         stream_usage=True,
     )
     agent = create_visionthink_agent(
         model,
-        mode=mode,  # type: ignore[arg-type]
+        mode=mode,
         max_resizes=int(env.get("VISIONTHINK_MAX_RESIZES", "1")),
         allow_private_urls=env.get("VISIONTHINK_ALLOW_PRIVATE_URLS", "0") == "1",
     )
