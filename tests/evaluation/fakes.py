@@ -81,10 +81,3 @@ class OracleVisionModel(BaseChatModel):
         usage = {"input_tokens": 100, "output_tokens": 10, "total_tokens": 110}
         message = AIMessage(content=text, usage_metadata=usage)  # type: ignore[arg-type]
         return ChatResult(generations=[ChatGeneration(message=message)])
-
-
-class ExactJudge:
-    """Case-insensitive exact match, with the shared judges' ``score`` signature."""
-
-    async def score(self, question: str, ground_truth: str, prediction: str) -> dict[str, Any]:
-        return {"score": int(prediction.strip().lower() == ground_truth.strip().lower())}

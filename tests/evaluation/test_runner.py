@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.evaluation.fakes import UNREADABLE, ExactJudge, OracleVisionModel
+from tests.evaluation.fakes import UNREADABLE, OracleVisionModel
 from visionthink_agent.evaluation import (
     EvalSample,
     SyntheticBenchmark,
@@ -15,6 +15,7 @@ from visionthink_agent.evaluation import (
     load_records,
     run_evaluation,
 )
+from visionthink_agent.judge import ExactMatchJudge, JudgeResult
 
 
 def _oracle(samples: list[EvalSample], width: int = 448) -> OracleVisionModel:
@@ -37,7 +38,11 @@ async def test_three_modes_have_the_expected_outcomes(
     assert synthetic.jsonl
     samples = _unique(load_benchmark(synthetic.jsonl))
     run = await run_evaluation(
-        samples, model=_oracle(samples), judge=ExactJudge(), out_dir=tmp_path, progress=False
+        samples,
+        model=_oracle(samples),
+        judge=ExactMatchJudge(strict=True),
+        out_dir=tmp_path,
+        progress=False,
     )
     by_mode = {s.mode: s for s in run.summaries}
     # full sees everything; low cannot read the small print (half the samples);
@@ -60,11 +65,12 @@ async def test_three_modes_have_the_expected_outcomes(
     assert len(run.records_path.read_text().splitlines()) == 24
 
 
-class _FlakyJudge(ExactJudge):
+class _FlakyJudge(ExactMatchJudge):
     def __init__(self, fail_ids: set[str]) -> None:
+        super().__init__(strict=True)
         self.fail_ids = fail_ids
 
-    async def score(self, question: str, ground_truth: str, prediction: str) -> dict:
+    async def score(self, question: str, ground_truth: str, prediction: str) -> JudgeResult:
         if any(f"[{i}]" in question for i in self.fail_ids):
             raise ConnectionError("judge unreachable")
         return await super().score(question, ground_truth, prediction)
@@ -92,7 +98,7 @@ async def test_an_interrupted_run_resumes_without_redoing_finished_samples(
     second = await run_evaluation(
         samples,
         model=model,
-        judge=ExactJudge(),
+        judge=ExactMatchJudge(strict=True),
         out_dir=tmp_path,
         modes=["low", "full"],
         progress=False,
@@ -104,7 +110,7 @@ async def test_an_interrupted_run_resumes_without_redoing_finished_samples(
     third = await run_evaluation(
         samples,
         model=model,
-        judge=ExactJudge(),
+        judge=ExactMatchJudge(strict=True),
         out_dir=tmp_path,
         modes=["low"],
         progress=False,
@@ -117,11 +123,19 @@ async def test_bad_arguments(tmp_path: Path) -> None:
     sample = EvalSample("a", "x.png", "Q", "1")
     with pytest.raises(ValueError, match="unknown mode"):
         await run_evaluation(
-            [sample], model=None, judge=ExactJudge(), out_dir=tmp_path, modes=["zoom"]
+            [sample],
+            model=None,
+            judge=ExactMatchJudge(strict=True),
+            out_dir=tmp_path,
+            modes=["zoom"],
         )  # type: ignore[list-item]
     with pytest.raises(ValueError, match="no samples"):
-        await run_evaluation([], model=None, judge=ExactJudge(), out_dir=tmp_path)
+        await run_evaluation([], model=None, judge=ExactMatchJudge(strict=True), out_dir=tmp_path)
     with pytest.raises(ValueError, match="concurrency"):
         await run_evaluation(
-            [sample], model=None, judge=ExactJudge(), out_dir=tmp_path, concurrency=0
+            [sample],
+            model=None,
+            judge=ExactMatchJudge(strict=True),
+            out_dir=tmp_path,
+            concurrency=0,
         )

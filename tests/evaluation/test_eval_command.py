@@ -1,0 +1,51 @@
+"""``visionthink eval`` end to end: the synthetic benchmark with the tiny in-process model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from visionthink_agent.cli.eval_command import register, run
+from visionthink_agent.evaluation import load_records
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="visionthink")
+    register(parser.add_subparsers())
+    return parser.parse_args(argv)
+
+
+@pytest.mark.slow
+def test_synthetic_with_the_tiny_model_writes_records_summary_and_plot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    argv = ["eval", "synthetic", "--limit", "2", "--max-tokens", "12", "--out", str(out)]
+    assert run(_parse(argv)) == 0
+    records = load_records(out / "records.jsonl")
+    assert len(records) == 6  # 2 samples x 3 modes
+    assert all(r.error is None for r in records.values())
+    assert all(r.visual_tokens["full_res_baseline"] == 768 for r in records.values())
+    summary = {s["mode"]: s for s in json.loads((out / "summary.json").read_text())}
+    assert summary["full"]["visual_tokens_pct"] == 100.0
+    assert summary["low"]["visual_tokens_pct"] == 25.0
+    assert (out / "accuracy_vs_tokens.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / "data" / "synthetic.jsonl").is_file()
+    printed = capsys.readouterr().out
+    assert "eval: 2 samples x 3 modes (6 run now, 0 errors)" in printed
+
+    # a second call resumes: nothing left to run
+    assert run(_parse(argv)) == 0
+    assert "(0 run now, 0 errors)" in capsys.readouterr().out
+
+
+def test_bad_arguments_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit):
+        _parse(["eval", "synthetic", "--modes", "low,zoom"])
+    with pytest.raises(SystemExit, match="benchmark not found"):
+        run(_parse(["eval", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path)]))
+    with pytest.raises(SystemExit, match="--judge llm needs --judge-base-url"):
+        run(_parse(["eval", "synthetic", "--limit", "1", "--judge", "llm", "--out", str(tmp_path)]))
