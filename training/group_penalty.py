@@ -107,7 +107,7 @@ def penalise_batch(
         for uid, score, pen in zip(uids, scores, result.penalties, strict=True)
     ]
     groups = list(result.groups.values())
-    ratios = [g.ratio for g in groups if g.ratio is not None]
+    ratios = [g.ratio for g in groups if g.valid and g.ratio is not None]
     metrics = {
         "visionthink/penalty/groups": float(len(groups)),
         "visionthink/penalty/penalised_fraction": sum(len(g.penalised) for g in groups)

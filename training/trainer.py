@@ -31,6 +31,11 @@ def _plain(value: Any) -> Any:
     return getattr(value, "data", value)
 
 
+def _as_list(value: Any) -> list[Any]:
+    """A TransferQueue non-tensor field as a Python list (NonTensorStack or list-like)."""
+    return list(value.tolist()) if hasattr(value, "tolist") else list(value)
+
+
 def adjust_batch_rewards(batch: Any, settings: VisionThinkSettings) -> dict[str, float]:
     """Apply the group penalty to the rewards of a TransferQueue batch, in place.
 
@@ -50,8 +55,8 @@ def adjust_batch_rewards(batch: Any, settings: VisionThinkSettings) -> dict[str,
         partition_id=batch.partition_id,
         select_fields=["uid", "rm_scores", "extra_fields"],
     )
-    uids = [str(uid) for uid in data["uid"].tolist()]
-    extra = [_plain(value) for value in list(data["extra_fields"])]
+    uids = [str(_plain(uid)) for uid in _as_list(data["uid"])]
+    extra = [_plain(value) for value in _as_list(data["extra_fields"])]
     rows = [row.clone() for row in data["rm_scores"].unbind()]
     real = [i for i, tag in enumerate(batch.tags) if not tag.get("is_padding", False)]
     adjustment = penalise_batch(

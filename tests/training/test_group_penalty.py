@@ -1,0 +1,132 @@
+"""The group penalty on a synthetic batch by uid, and the trainer's TransferQueue glue."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import torch
+
+pytest.importorskip("verl")
+
+from verl.utils.tensordict_utils import list_of_dict_to_tensordict
+
+from training import trainer
+from training.group_penalty import penalise_batch
+from training.settings import PenaltySettings, VisionThinkSettings
+
+pytestmark = pytest.mark.verl
+
+
+def info(correct: bool | None, resized: bool, fmt: bool = True) -> dict[str, Any]:
+    """A reward_extra_info as training.reward.compute_score returns it."""
+    acc = float(bool(correct))
+    return {
+        "score": acc + 0.5 * fmt,
+        "acc": acc,
+        "format": float(fmt),
+        "resized": float(resized),
+        "judge_ok": float(correct is not None),
+    }
+
+
+# Group "a": 1 direct correct, 9 resize correct -> r = 0.1 < theta.
+# Group "b": 2 direct correct, 1 resize correct, 1 resize wrong -> r = 2/3 >= theta.
+# Group "c": nothing correct. Group "d": a judge failure.
+BATCH = (
+    [("a", info(True, False))]
+    + [("a", info(True, True))] * 9
+    + [("b", info(True, False))] * 2
+    + [("b", info(True, True)), ("b", info(False, True))]
+    + [("c", info(False, True)), ("c", info(False, False, fmt=False))]
+    + [("d", info(True, True)), ("d", info(None, False))]
+)
+UIDS = [uid for uid, _ in BATCH]
+INFOS = [i for _, i in BATCH]
+
+
+def test_released_semantics_by_uid():
+    out = penalise_batch(UIDS, INFOS, VisionThinkSettings())
+    # a: every correct answer (direct too, since 0 < r < theta) loses 0.1.
+    assert out.deltas[:10] == [-0.1] * 10
+    # b: only correct resize answers lose 0.1; wrong ones never do.
+    assert out.deltas[10:14] == [0.0, 0.0, -0.1, 0.0]
+    # c: nothing correct, nothing changes.
+    assert out.deltas[14:16] == [0.0, 0.0]
+    # d: the judge failed: the group is neutralised (every score brought to 0).
+    assert out.deltas[16:] == [-1.5, -0.5]
+    m = out.metrics
+    assert m["visionthink/penalty/groups"] == 4
+    assert m["visionthink/penalty/penalised_fraction"] == pytest.approx(11 / 18)
+    assert m["visionthink/penalty/direct_correct_ratio"] == pytest.approx((0.1 + 2 / 3) / 2)
+    assert m["visionthink/penalty/groups_below_theta"] == 1
+    assert (m["visionthink/judge_failed_groups"], m["visionthink/neutralised_groups"]) == (1, 1)
+    assert m["visionthink/resize_ratio"] == pytest.approx(13 / 18)
+
+
+def test_paper_semantics_by_uid():
+    settings = VisionThinkSettings(penalty=PenaltySettings(semantics="paper"))
+    out = penalise_batch(UIDS, INFOS, settings)
+    assert out.deltas[:10] == [-0.1] + [0.0] * 9  # r < theta: the direct answer
+    assert out.deltas[10:14] == [0.0, 0.0, -0.1, -0.1]  # r >= theta: every resize answer
+
+
+def test_penalty_off_and_judge_failures_kept():
+    settings = VisionThinkSettings(
+        penalty=PenaltySettings(enable=False), neutralise_judge_failed_groups=False
+    )
+    out = penalise_batch(UIDS, INFOS, settings)
+    assert set(out.deltas) == {0.0}
+    assert out.metrics["visionthink/neutralised_groups"] == 0
+
+
+def test_missing_reward_keys_name_the_fix():
+    with pytest.raises(KeyError, match=r"pkg://training\.reward"):
+        penalise_batch(["a"], [{"score": 1.0}], VisionThinkSettings())
+
+
+class FakeTransferQueue:
+    """In-memory stand-in for the two transfer_queue calls the trainer makes."""
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = {f"{row['uid']}_{i}_0": row for i, row in enumerate(rows)}
+
+    def kv_batch_get(self, keys: list[str], partition_id: str, select_fields: list[str]) -> Any:
+        assert partition_id == "train"
+        return list_of_dict_to_tensordict(
+            [{f: self.rows[k][f] for f in select_fields} for k in keys]
+        )
+
+    def kv_batch_put(self, keys: list[str], partition_id: str, fields: Any) -> None:
+        for key, row in zip(keys, fields["rm_scores"].unbind(), strict=True):
+            self.rows[key]["rm_scores"] = row
+
+
+def test_trainer_adjusts_rm_scores_in_the_store(monkeypatch):
+    rows = []
+    for uid, reward_info in BATCH:
+        scores = torch.zeros(5)
+        scores[-1] = reward_info["score"]
+        rows.append(
+            {"uid": uid, "rm_scores": scores, "extra_fields": {"reward_extra_info": reward_info}}
+        )
+    rows.append(dict(rows[0]))  # a padding copy appended to balance the batch
+    store = FakeTransferQueue(rows)
+    monkeypatch.setattr(trainer, "tq", store)
+    keys = list(store.rows)
+    tags = [{"is_padding": False}] * len(BATCH) + [{"is_padding": True}]
+    batch = SimpleNamespace(keys=keys, partition_id="train", tags=tags)
+    metrics = trainer.adjust_batch_rewards(batch, VisionThinkSettings())
+    final = [float(store.rows[k]["rm_scores"][-1]) for k in keys]
+    expected = [
+        i["score"] + d
+        for i, d in zip(
+            INFOS, penalise_batch(UIDS, INFOS, VisionThinkSettings()).deltas, strict=True
+        )
+    ]
+    assert final[:-1] == pytest.approx(expected)
+    assert final[-1] == pytest.approx(1.5)  # padding untouched
+    assert all(float(store.rows[k]["rm_scores"][:-1].abs().sum()) == 0 for k in keys)
+    assert not math.isnan(metrics["visionthink/penalty/direct_correct_ratio"])
