@@ -35,7 +35,6 @@ from typing import Any
 from aiohttp import web
 
 
-
 def _field(prompt: str, name: str) -> str:
     match = re.search(rf"\*\*{re.escape(name)}\*\*: (.*?)\n(?:\d\. |\n)", prompt, re.DOTALL)
     return match.group(1).strip().lower() if match else ""
@@ -50,6 +49,8 @@ class ScriptedJudge:
         self.requests: list[dict[str, Any]] = []
         self.attempts: Counter[str] = Counter()
         self.count = 0
+        self.inflight: Counter[str] = Counter()
+        self.peak_inflight: Counter[str] = Counter()
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -59,18 +60,30 @@ class ScriptedJudge:
         return app
 
     async def stats(self, request: web.Request) -> web.Response:
-        return web.json_response({"count": self.count, "requests": self.requests})
+        stats = {"count": self.count, "peak": dict(self.peak_inflight), "requests": self.requests}
+        return web.json_response(stats)
 
     async def reset(self, request: web.Request) -> web.Response:
         self.requests.clear()
         self.attempts.clear()
         self.count = 0
+        self.peak_inflight.clear()
         return web.json_response({"ok": True})
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
-        self.count += 1
         model = str(body.get("model", ""))
+        self.inflight[model] += 1
+        self.peak_inflight[model] = max(self.peak_inflight[model], self.inflight[model])
+        try:
+            return await self._chat(request, body, model)
+        finally:
+            self.inflight[model] -= 1
+
+    async def _chat(
+        self, request: web.Request, body: dict[str, Any], model: str
+    ) -> web.StreamResponse:
+        self.count += 1
         messages = body.get("messages", [])
         if self.log_requests:
             record = {"model": model, "temperature": body.get("temperature"), "messages": messages}

@@ -87,20 +87,34 @@ class _Session:
 
     def __init__(self, concurrency: int, timeout: float, headers: dict[str, str]) -> None:
         self.loop = asyncio.get_running_loop()
-        per_pool = min(concurrency, _CONNECTIONS_PER_POOL)
-        limits = httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool)
-        self.per_pool = per_pool
-        self.clients = [
-            httpx.AsyncClient(limits=limits, timeout=timeout, headers=headers)
-            for _ in range(math.ceil(concurrency / per_pool))
-        ]
+        self.per_pool = min(concurrency, _CONNECTIONS_PER_POOL)
+        self._limits = httpx.Limits(
+            max_connections=self.per_pool, max_keepalive_connections=self.per_pool
+        )
+        self._timeout = timeout
+        self._headers = headers
+        self._ssl = httpx.create_ssl_context()  # one for all pools: each costs tens of ms
+        self.clients: list[httpx.AsyncClient | None] = [None] * math.ceil(
+            concurrency / self.per_pool
+        )
         self.slots: asyncio.Queue[int] = asyncio.Queue()
         for slot in range(concurrency):
             self.slots.put_nowait(slot)
         self.inflight: dict[str, asyncio.Future[JudgeResult]] = {}
 
+    def client(self, slot: int) -> httpx.AsyncClient:
+        """The pool serving ``slot`` (created on first use)."""
+        index = slot // self.per_pool
+        client = self.clients[index]
+        if client is None:
+            client = httpx.AsyncClient(
+                limits=self._limits, timeout=self._timeout, headers=self._headers, verify=self._ssl
+            )
+            self.clients[index] = client
+        return client
+
     async def aclose(self) -> None:
-        await asyncio.gather(*(client.aclose() for client in self.clients))
+        await asyncio.gather(*(client.aclose() for client in self.clients if client is not None))
 
 
 class LLMJudge(Judge):
@@ -293,8 +307,7 @@ class LLMJudge(Judge):
         slot = await session.slots.get()
         try:
             self.stats.calls += 1
-            client = session.clients[slot // session.per_pool]
-            response = await client.post(self._url, content=json.dumps(body).encode())
+            response = await session.client(slot).post(self._url, content=json.dumps(body).encode())
         except httpx.TimeoutException as exc:
             raise _RetryableError(
                 f"timed out after {self.timeout} s ({type(exc).__name__})"

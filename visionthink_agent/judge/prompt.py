@@ -24,14 +24,16 @@ __all__ = ["judge_messages", "parse_score"]
 _SCORE = re.compile(
     r"\bscore\s*\**\s*[:=]\s*\**\s*([01])(?!\d|\.\d)(?!\s*(?:or|/)\s*[01])", re.IGNORECASE
 )
+_SLOT = re.compile(r"\{(question|ground_truth|prediction)\}")
 _THINK_BLOCK = re.compile(r"<think>.*?</think>", re.DOTALL)
 
 
 def judge_messages(question: str, ground_truth: str, prediction: str) -> list[dict[str, str]]:
     """The chat messages the judge gets: the exact VisionThink system prompt and query.
 
-    The template is filled with ``str.replace`` (never ``str.format``): questions and answers
-    may contain braces, e.g. LaTeX.
+    The template's three slots are filled in one pass (never ``str.format``, and not chained
+    ``str.replace`` either, which would rewrite a ``{prediction}`` written inside the question):
+    questions and answers may contain braces, e.g. LaTeX.
 
     Example:
         >>> messages = judge_messages("What is x?", r"\\frac{1}{2}", "{0.5}")
@@ -39,12 +41,12 @@ def judge_messages(question: str, ground_truth: str, prediction: str) -> list[di
         ['system', 'user']
         >>> "**Model Predicted Answer**: {0.5}" in messages[1]["content"]
         True
+        >>> "**Question Related to the Image**: say {prediction}\\n" in judge_messages(
+        ...     "say {prediction}", "a", "b")[1]["content"]
+        True
     """
-    query = (
-        JUDGE_QUERY_TEMPLATE.replace("{question}", question)
-        .replace("{ground_truth}", ground_truth)
-        .replace("{prediction}", prediction)
-    )
+    values = {"question": question, "ground_truth": ground_truth, "prediction": prediction}
+    query = _SLOT.sub(lambda match: values[match.group(1)], JUDGE_QUERY_TEMPLATE)
     return [
         {"role": "system", "content": JUDGE_SYSTEM_PROMPT},
         {"role": "user", "content": query},
