@@ -11,9 +11,18 @@ from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from tests.graph.conftest import ANSWER, RESIZE_CALL, render_text, scripted, v1_block
+from tests.graph.conftest import (
+    ANSWER,
+    RESIZE_CALL,
+    decode_block,
+    png_bytes,
+    render_text,
+    scripted,
+    v1_block,
+)
 from visionthink_agent import create_visionthink_agent, protocol
 from visionthink_agent.graph.image_store import clear_image_cache, image_key
+from visionthink_agent.images import load_image
 
 
 def blocks(data: bytes, path: Path) -> dict[str, dict]:
@@ -75,6 +84,20 @@ def test_multi_turn_chat_on_one_thread_in_memory(image_bytes: bytes) -> None:
     assert sent[5].content == "And the colour?"
     assert "already resized" in render_text(sent[7])
     assert second["usage"]["total_tokens"] == 30  # this question's turns only
+
+
+def test_a_new_image_on_the_thread_can_be_resized_again(image_bytes: bytes) -> None:
+    model = scripted(RESIZE_CALL, ANSWER, RESIZE_CALL, ANSWER)
+    graph = create_visionthink_agent(model).compile(checkpointer=InMemorySaver())
+    chat(graph, "t1", [{"type": "text", "text": "Total?"}, v1_block(image_bytes)])
+    other = png_bytes((300, 200), "blue")
+    result = chat(graph, "t1", [{"type": "text", "text": "And this one?"}, v1_block(other)])
+    sent = model.seen[3]
+    assert render_text(sent[5]) == protocol.render_parts(protocol.user_turn("And this one?"))
+    assert render_text(sent[7]) == protocol.render_parts(protocol.tool_success_turn())
+    assert decode_block(sent[7].content[1]).size == (300, 200)
+    assert result["resized"] is True
+    assert result["visual_tokens"] == load_image(other).token_account(resized=True).as_dict()
 
 
 def test_sqlite_thread_resumes_after_a_restart(image_bytes: bytes, tmp_path: Path) -> None:

@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 IMAGE_ID_PREFIX = "img-"
-_CACHE_SIZE = 64
+_CACHE_SIZE = 16  # decoded views of large images are tens of MB each: keep the cache small
 _DATA_KEYS = ("base64", "url", "data", "file_path", "image_url", "source", "path", "image")
 _PNG = (  # a 1x1 PNG, for the examples
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
