@@ -93,3 +93,20 @@ def test_native_payloads(image_bytes: bytes, streaming: bool) -> None:
     assert high.size == (224, 112)
     assert result["resized"] is True
     assert result["answer"] == "42"
+
+
+async def test_async_token_streaming_through_the_graph(image_bytes: bytes) -> None:
+    with scripted_openai_server([RESIZE_CALL, ANSWER]) as server:
+        graph = create_visionthink_agent(chat_model(server.base_url, True)).compile()
+        tokens, custom = [], []
+        async for mode, data in graph.astream(
+            question(image_bytes), stream_mode=["messages", "custom"]
+        ):
+            if mode == "messages":
+                chunk, metadata = data
+                if metadata["langgraph_node"] == "model":  # "tools" emits the tool replies
+                    tokens.append(chunk.content)
+            else:
+                custom.append(data)
+    assert "".join(tokens) == RESIZE_CALL + ANSWER
+    assert custom[0]["resized"] is True
