@@ -70,16 +70,22 @@ def validate(config: DictConfig) -> None:
         'validate'
 
     Raises:
-        training.settings.ConfigError: the ``visionthink`` block is invalid.
+        training.settings.ConfigError: the ``visionthink`` block or the judge settings
+            (``reward.custom_reward_function.reward_kwargs.judge``) are invalid.
         ValueError / AssertionError: veRL's ``validate_config`` rejects the config.
     """
     from verl.trainer.ppo.utils import need_critic, need_reference_policy
     from verl.utils.config import validate_config
 
+    from training.reward import judge_settings
     from training.settings import VisionThinkSettings
 
     block = OmegaConf.to_container(config.get("visionthink", {}), resolve=True)
     VisionThinkSettings.from_config(block)  # type: ignore[arg-type]
+    reward_fn = config.reward.get("custom_reward_function") or {}
+    if str(reward_fn.get("path") or "").endswith("training.reward"):
+        kwargs = OmegaConf.to_container(reward_fn.get("reward_kwargs") or {}, resolve=True)
+        judge_settings(kwargs.get("judge"))  # type: ignore[union-attr]
     validate_config(
         config=config,
         use_reference_policy=need_reference_policy(config),
