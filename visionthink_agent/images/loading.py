@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, TypeAlias
 from urllib.parse import unquote, urlsplit
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
 from visionthink_agent.images.blocks import image_reference_from_block
 from visionthink_agent.images.encoding import (
@@ -115,6 +115,7 @@ class SourceImage:
         orientation: int,
         mode: str,
         frames: int,
+        jpeg_subsampling: int | None = None,
     ) -> None:
         self._data = data
         self._pil = pil
@@ -126,6 +127,9 @@ class SourceImage:
         self.mode = mode
         """Pillow mode of the source pixels (``RGB``, ``P``, ``CMYK``, ``I;16`` ...)."""
         self.frames = frames
+        self.jpeg_subsampling = jpeg_subsampling
+        """Chroma subsampling of a JPEG source (0 = 4:4:4, 1 = 4:2:2, 2 = 4:2:0), else None.
+        JPEG re-encodes keep it: no more chroma loss than the source had, faster encoding."""
         self._lock = threading.RLock()
         self._cache: dict[str, Any] = {}
 
@@ -212,9 +216,7 @@ class SourceImage:
             'image/png'
         """
         key = "first_look_payload_exact" if exact else "first_look_payload"
-        return self._cached(
-            key, lambda: encode_image(self.first_look(exact=exact), wire_format_for(self.format))
-        )
+        return self._cached(key, lambda: self._encode(self.first_look(exact=exact)))
 
     def high_res_payload(self) -> EncodedImage:
         """The high-resolution view, encoded: the original bytes untouched when possible.
@@ -242,7 +244,12 @@ class SourceImage:
             assert self.format is not None
             w, h = self.size
             return EncodedImage(self._data, MIME_TYPES[self.format], w, h)
-        return encode_image(self.high_res(), wire_format_for(self.format))
+        return self._encode(self.high_res())
+
+    def _encode(self, image: Image.Image) -> EncodedImage:
+        return encode_image(
+            image, wire_format_for(self.format), jpeg_subsampling=self.jpeg_subsampling
+        )
 
     # -- internals ---------------------------------------------------------------------------
     def _cached(self, key: str, build: Any) -> Any:
@@ -430,6 +437,7 @@ def _from_bytes(data: bytes, max_pixels: int, max_bytes: int) -> SourceImage:
             mode = im.mode
             frames = getattr(im, "n_frames", 1)
             orientation = _header_orientation(im, data)
+            sampling = JpegImagePlugin.get_sampling(im) if image_format == "JPEG" else -1
     except Image.DecompressionBombError as exc:
         raise ImageTooLargeError(f"image is a decompression bomb: {exc}") from exc
     except UnidentifiedImageError as exc:
@@ -447,6 +455,7 @@ def _from_bytes(data: bytes, max_pixels: int, max_bytes: int) -> SourceImage:
         orientation=orientation if 1 <= orientation <= 8 else 1,
         mode=mode,
         frames=frames,
+        jpeg_subsampling=sampling if sampling in (0, 1, 2) else None,
     )
 
 
