@@ -81,26 +81,18 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def build_model(args: argparse.Namespace) -> Any:
-    """The chat model under evaluation: an OpenAI-compatible client or an in-process model.
+    """The chat model under evaluation (see ``evaluation.models.create_eval_model``).
 
     Example:
-        >>> build_model(argparse.Namespace(model="tiny", base_url=None, max_tokens=8))._llm_type
+        >>> args = argparse.Namespace(model="tiny", base_url=None, api_key="", max_tokens=8)
+        >>> build_model(args)._llm_type
         'qwen-vl-transformers'
     """
-    if args.base_url:
-        from langchain_openai import ChatOpenAI
+    from visionthink_agent.evaluation.models import create_eval_model
 
-        return ChatOpenAI(
-            base_url=args.base_url,
-            api_key=args.api_key,
-            model=args.model,
-            temperature=0,
-            max_completion_tokens=args.max_tokens,
-            stream_usage=True,
-        )
-    from visionthink_agent.backends.transformers_chat import ChatQwenVL
-
-    return ChatQwenVL(model=args.model, max_new_tokens=args.max_tokens, temperature=0)
+    return create_eval_model(
+        args.model, base_url=args.base_url, api_key=args.api_key, max_tokens=args.max_tokens
+    )
 
 
 def build_judge(args: argparse.Namespace) -> Any:

@@ -34,6 +34,7 @@ __all__ = [
     "ModeOutcome",
     "run_single_look",
     "run_visionthink",
+    "run_visionthink_sync",
     "single_look_tokens",
 ]
 
@@ -133,6 +134,28 @@ async def run_single_look(
     )
 
 
+def _visionthink_input(source: SourceImage, question: str) -> dict[str, Any]:
+    from langchain_core.messages import HumanMessage
+
+    block = image_payload_block(source.high_res_payload())
+    return {"messages": [HumanMessage(content=[{"type": "text", "text": question}, block])]}
+
+
+def _visionthink_outcome(result: dict[str, Any], latency: float) -> ModeOutcome:
+    model_turns = [m for m in result.get("messages", []) if getattr(m, "type", None) == "ai"]
+    output = _message_text(model_turns[-1]) if model_turns else ""
+    answer = result.get("answer")
+    return ModeOutcome(
+        prediction=answer if answer is not None else extract_answer(output),
+        output=output,
+        resized=bool(result.get("resized", False)),
+        status=result.get("status"),
+        visual_tokens=dict(result.get("visual_tokens") or {}),
+        usage={k: int(v) for k, v in (result.get("usage") or {}).items()},
+        latency_s=latency,
+    )
+
+
 async def run_visionthink(agent: Any, source: SourceImage, question: str) -> ModeOutcome:
     """Run the compiled VisionThink agent graph on one question about one image.
 
@@ -148,26 +171,27 @@ async def run_visionthink(agent: Any, source: SourceImage, question: str) -> Mod
         >>> source = load_image("receipt.png")  # doctest: +SKIP
         >>> asyncio.run(run_visionthink(agent, source, "Total?")).resized  # doctest: +SKIP
     """
-    from langchain_core.messages import HumanMessage
-
-    message = HumanMessage(
-        content=[
-            {"type": "text", "text": question},
-            image_payload_block(source.high_res_payload()),
-        ]
-    )
+    payload = _visionthink_input(source, question)
     start = time.perf_counter()
-    result = await agent.ainvoke({"messages": [message]})
-    latency = time.perf_counter() - start
-    model_turns = [m for m in result.get("messages", []) if getattr(m, "type", None) == "ai"]
-    output = _message_text(model_turns[-1]) if model_turns else ""
-    answer = result.get("answer")
-    return ModeOutcome(
-        prediction=answer if answer is not None else extract_answer(output),
-        output=output,
-        resized=bool(result.get("resized", False)),
-        status=result.get("status"),
-        visual_tokens=dict(result.get("visual_tokens") or {}),
-        usage={k: int(v) for k, v in (result.get("usage") or {}).items()},
-        latency_s=latency,
-    )
+    result = await agent.ainvoke(payload)
+    return _visionthink_outcome(result, time.perf_counter() - start)
+
+
+def run_visionthink_sync(agent: Any, source: SourceImage, question: str) -> ModeOutcome:
+    """:func:`run_visionthink` for synchronous callers (e.g. lmms-eval).
+
+    Example:
+        >>> from langchain_core.language_models import FakeListChatModel
+        >>> from visionthink_agent.graph import create_visionthink_agent
+        >>> from visionthink_agent.images import load_image
+        >>> from PIL import Image
+        >>> agent = create_visionthink_agent(
+        ...     FakeListChatModel(responses=["<think>ok</think><answer>7</answer>"])).compile()
+        >>> out = run_visionthink_sync(agent, load_image(Image.new("RGB", (56, 56))), "Digit?")
+        >>> out.prediction, out.resized, out.status
+        ('7', False, 'answered')
+    """
+    payload = _visionthink_input(source, question)
+    start = time.perf_counter()
+    result = agent.invoke(payload)
+    return _visionthink_outcome(result, time.perf_counter() - start)

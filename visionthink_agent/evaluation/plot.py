@@ -19,9 +19,9 @@ from visionthink_agent.evaluation.summary import ModeSummary
 
 __all__ = ["plot_accuracy_vs_tokens"]
 
-_STYLE = {
+_STYLE = {  # colour, marker, name; the numbers go in the legend, so coinciding points stay legible
     "full": ("#1f77b4", "s", "full resolution"),
-    "low": ("#ff7f0e", "v", "first look only (¼ pixels)"),
+    "low": ("#ff7f0e", "v", "first look only (1/4 pixels)"),
     "visionthink": ("#2ca02c", "o", "VisionThink (resize on demand)"),
 }
 
@@ -31,7 +31,7 @@ def plot_accuracy_vs_tokens(
 ) -> Path:
     """Draw accuracy (%) against visual tokens (% of full-res) per mode and save a PNG.
 
-    Each point is annotated with its mode and, for VisionThink, the resize ratio.
+    The legend gives each mode's numbers (and, for VisionThink, the resize ratio).
 
     Args:
         summaries: the run's per-mode summaries (:func:`~.summary.summarize`).
@@ -51,15 +51,14 @@ def plot_accuracy_vs_tokens(
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
+    fig, ax = plt.subplots(figsize=(6.4, 5.0), dpi=120)
     for s in summaries:
-        color, marker, label = _STYLE.get(s.mode, ("#7f7f7f", "D", s.mode))
+        color, marker, name = _STYLE.get(s.mode, ("#7f7f7f", "D", s.mode))
         x, y = s.visual_tokens_pct, 100 * s.accuracy
-        ax.scatter([x], [y], s=110, color=color, marker=marker, label=label, zorder=3)
-        note = f"{y:.1f}% @ {x:.0f}% tokens"
+        label = f"{name}: {y:.1f}% accuracy @ {x:.0f}% tokens"
         if s.mode == "visionthink":
-            note += f"\nresized {100 * s.resize_ratio:.0f}%"
-        ax.annotate(note, (x, y), textcoords="offset points", xytext=(8, 6), fontsize=8)
+            label += f", resized {100 * s.resize_ratio:.0f}%"
+        ax.scatter([x], [y], s=110, color=color, marker=marker, label=label, zorder=3, alpha=0.85)
     ax.set_xlabel("visual tokens used (% of full resolution)")
     ax.set_ylabel("accuracy (%)")
     ax.set_xlim(0, max(140.0, *(s.visual_tokens_pct + 15 for s in summaries)))
@@ -67,7 +66,7 @@ def plot_accuracy_vs_tokens(
     ax.grid(True, alpha=0.3)
     n = max(s.samples for s in summaries)
     ax.set_title(f"{title} (n={n})", fontsize=10)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), fontsize=8, frameon=False)
     fig.tight_layout()
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)

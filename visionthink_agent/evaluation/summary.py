@@ -136,9 +136,9 @@ def summary_table(summaries: Sequence[ModeSummary], title: str = "Evaluation") -
     from rich.table import Table
 
     table = Table(title=title)
-    for header in ("mode", "n", "accuracy", "resize ratio", "visual tokens", "% of full-res"):
+    for header in ("mode", "n", "accuracy", "resized", "vis. tokens", "% full-res"):
         table.add_column(header, justify="left" if header == "mode" else "right")
-    table.add_column("latency p50 / p95 (s)", justify="right")
+    table.add_column("p50/p95 s", justify="right")
     table.add_column("errors", justify="right")
     for s in summaries:
         table.add_row(
@@ -148,7 +148,7 @@ def summary_table(summaries: Sequence[ModeSummary], title: str = "Evaluation") -
             f"{100 * s.resize_ratio:.1f}%",
             f"{s.visual_tokens_mean:.0f}",
             f"{s.visual_tokens_pct:.1f}%",
-            f"{s.latency_p50_s:.2f} / {s.latency_p95_s:.2f}",
+            f"{s.latency_p50_s:.2f}/{s.latency_p95_s:.2f}",
             str(s.errors),
         )
     return table
