@@ -1,0 +1,127 @@
+"""ChatQwenVL: LangChain standard unit tests, image blocks, streaming, usage, tool calls."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_tests.unit_tests import ChatModelUnitTests
+from PIL import Image
+
+from visionthink_agent import protocol
+from visionthink_agent.backends.transformers_chat import ChatQwenVL, _tool_calls, to_qwen_messages
+from visionthink_agent.images import encode_image, visual_tokens
+
+
+class TestChatQwenVLStandard(ChatModelUnitTests):
+    @property
+    def chat_model_class(self) -> type[ChatQwenVL]:
+        return ChatQwenVL
+
+    @property
+    def chat_model_params(self) -> dict[str, object]:
+        return {"model": "tiny"}
+
+    @property
+    def supports_image_inputs(self) -> bool:
+        return True
+
+    @property
+    def returns_usage_metadata(self) -> bool:
+        return True
+
+
+@pytest.fixture(scope="module")
+def chat(tiny_checkpoint: Path) -> ChatQwenVL:
+    return ChatQwenVL(model=str(tiny_checkpoint), device="cpu", max_tokens=6)
+
+
+def image_message(size: tuple[int, int] = (120, 90)) -> HumanMessage:
+    png = encode_image(Image.new("RGB", size, "navy"), "PNG")
+    return HumanMessage(
+        [
+            {"type": "text", "text": "Colour?"},
+            {"type": "image_url", "image_url": {"url": png.data_url()}},
+        ]
+    )
+
+
+def test_invoke_reports_exact_usage_and_visual_tokens(chat: ChatQwenVL) -> None:
+    reply = chat.invoke([SystemMessage(protocol.SYSTEM_PROMPT), image_message()])
+    assert reply.response_metadata["visual_tokens"] == visual_tokens(120, 90)
+    usage = reply.usage_metadata
+    assert usage is not None
+    assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
+    assert usage["input_tokens"] > visual_tokens(120, 90)
+    assert 1 <= usage["output_tokens"] <= 6
+
+
+def test_stream_yields_the_invoke_text_and_usage_once(chat: ChatQwenVL) -> None:
+    messages = [image_message()]
+    whole = chat.invoke(messages)
+    chunks = list(chat.stream(messages))
+    merged = chunks[0]
+    for chunk in chunks[1:]:
+        merged += chunk
+    assert merged.content == whole.content
+    assert merged.usage_metadata is not None
+    assert whole.usage_metadata is not None
+    for key in ("input_tokens", "output_tokens", "total_tokens"):
+        assert merged.usage_metadata[key] == whole.usage_metadata[key]
+    # the second call reused the first call's prompt from the KV cache
+    assert merged.usage_metadata["input_token_details"]["cache_read"] > 0
+
+
+async def test_async_invoke_works(chat: ChatQwenVL) -> None:
+    reply = await chat.ainvoke([image_message()])
+    assert isinstance(reply, AIMessage)
+
+
+def test_camel_case_and_v1_image_blocks_are_read() -> None:
+    png = encode_image(Image.new("RGB", (40, 30)), "PNG")
+    blocks = [
+        {"type": "image", "base64": png.base64, "mime_type": "image/png"},
+        {"type": "image", "data": png.base64, "mimeType": "image/png"},
+        {"type": "image_url", "image_url": {"url": png.data_url()}},
+    ]
+    messages, images = to_qwen_messages([HumanMessage(blocks)])
+    assert messages[0]["content"] == [{"type": "image"}] * 3
+    assert [im.size for im in images] == [(40, 30)] * 3
+
+
+def test_unsupported_block_is_named() -> None:
+    with pytest.raises(ValueError, match="unsupported content block 'audio'"):
+        to_qwen_messages([HumanMessage([{"type": "audio", "base64": "AAAA"}])])
+
+
+def test_tool_history_renders_in_qwen_form() -> None:
+    call = {"name": "resize_image", "args": {"action": "resize"}, "id": "c1"}
+    messages, _ = to_qwen_messages(
+        [AIMessage("<think>x</think>", tool_calls=[call]), ToolMessage("done", tool_call_id="c1")]
+    )
+    assert messages[0]["content"] == (
+        '<think>x</think>\n<tool_call>\n{"name": "resize_image", "arguments": '
+        '{"action": "resize"}}\n</tool_call>'
+    )
+    assert messages[1] == {"role": "user", "content": "<tool_response>\ndone\n</tool_response>"}
+
+
+def test_tool_calls_are_parsed_from_qwen_blocks() -> None:
+    text = (
+        '<think>t</think>\n<tool_call>\n{"name": "resize_image", "arguments": '
+        '{"action": "resize"}}\n</tool_call>'
+    )
+    calls, invalid = _tool_calls(text)
+    assert [(c["name"], c["args"]) for c in calls] == [("resize_image", {"action": "resize"})]
+    assert invalid == []
+    calls, invalid = _tool_calls("<tool_call>\n{not json}\n</tool_call>")
+    assert calls == []
+    assert invalid[0]["args"] == "{not json}"
+
+
+def test_bound_tools_reach_the_chat_template(chat: ChatQwenVL) -> None:
+    bound = chat.bind_tools([protocol.resize_tool_schema()])
+    reply = bound.invoke([image_message()])
+    assert isinstance(reply, AIMessage)
+    assert bound.kwargs["tools"][0]["function"]["name"] == "resize_image"  # type: ignore[attr-defined]

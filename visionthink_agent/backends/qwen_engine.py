@@ -1,0 +1,496 @@
+"""Run a Qwen2.5-VL-family checkpoint in process: prefill, decode, stream, reuse the KV cache.
+
+:class:`QwenVLEngine` is the torch/transformers half of the in-process backend (the LangChain
+half is :mod:`visionthink_agent.backends.transformers_chat`). It owns one model and its
+processor and generates one conversation at a time with a hand-written decode loop, so it can
+
+* stream text as it is decoded and time the prefill and the first token;
+* count exactly the prompt tokens and the visual (``<|image_pad|>``) tokens it prefilled;
+* **reuse the KV cache of the previous call** when the new prompt extends it — VisionThink's
+  second turn is the first turn's prompt + answer + a tool turn with the high-resolution image,
+  so only the tool turn is prefilled. Qwen2.5-VL's M-RoPE positions depend on every image in the
+  sequence, so positions are computed for the whole new prompt with the model's own
+  ``get_rope_index`` and only the new suffix's slice is fed; a cached image is reused only when
+  its pixels are identical.
+
+Example:
+    >>> import tempfile
+    >>> from PIL import Image
+
+from visionthink_agent.protocol import ImageSlot, Part
+    >>> from visionthink_agent.backends.tiny import write_tiny_checkpoint
+    >>> engine = QwenVLEngine.load(write_tiny_checkpoint(tempfile.mkdtemp() + "/t"))
+    >>> content = [{"type": "image"}, {"type": "text", "text": "Hi"}]
+    >>> messages = [{"role": "user", "content": content}]
+    >>> result = engine.generate(messages, [Image.new("RGB", (56, 56))], max_new_tokens=3)
+    >>> result.visual_tokens, result.output_tokens <= 3
+    (4, True)
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+
+from visionthink_agent.protocol import ImageSlot, Part
+
+__all__ = [
+    "GenerationResult",
+    "ModelLoadError",
+    "QwenVLEngine",
+    "qwen_content",
+    "resolve_device",
+    "resolve_dtype",
+]
+
+
+class ModelLoadError(RuntimeError):
+    """The checkpoint could not be loaded (not found locally and no network, or not a model)."""
+
+
+@dataclass
+class GenerationResult:
+    """One generated model turn and how it was produced.
+
+    Attributes:
+        text: the decoded answer, special tokens removed, stop string cut off.
+        token_ids: the generated token ids (the stop token included when one ended it).
+        prompt_tokens: tokens in the whole prompt (text + visual), as the model saw it.
+        visual_tokens: ``<|image_pad|>`` tokens in the prompt (all images).
+        output_tokens: generated tokens.
+        reused_tokens: prompt tokens whose KV came from the previous call's cache.
+        preprocess_seconds: time of the processor (image resizing, patching, tokenizing).
+        prefill_seconds: time of the prefill forward pass (vision tower included).
+        first_token_seconds: time from the call to the first generated token.
+        total_seconds: time of the whole call.
+        finish_reason: ``stop`` (end-of-turn token or stop string) or ``length``.
+    """
+
+    text: str
+    token_ids: list[int]
+    prompt_tokens: int
+    visual_tokens: int
+    output_tokens: int
+    reused_tokens: int
+    preprocess_seconds: float
+    prefill_seconds: float
+    first_token_seconds: float
+    total_seconds: float
+    finish_reason: str
+
+
+@dataclass
+class _CachedPrefix:
+    """The token ids whose keys/values sit in ``cache``, and the images among them."""
+
+    token_ids: torch.Tensor  # (n,) on CPU
+    cache: Any
+    image_spans: list[tuple[int, int, torch.Tensor]] = field(default_factory=list)
+
+
+def qwen_content(parts: Sequence[Part]) -> list[dict[str, Any]]:
+    """A rendered protocol turn as Qwen chat-template content (image slots → image parts).
+
+    Example:
+        >>> from visionthink_agent import protocol
+        >>> [p["type"] for p in qwen_content(protocol.tool_success_turn())]
+        ['text', 'image', 'text']
+    """
+    return [
+        {"type": "image"} if isinstance(part, ImageSlot) else {"type": "text", "text": part}
+        for part in parts
+    ]
+
+
+def resolve_device(device: str | None) -> str:
+    """``auto``/None → ``cuda`` when available, else ``mps``, else ``cpu``; others as given.
+
+    Example:
+        >>> resolve_device("cpu")
+        'cpu'
+    """
+    if device not in (None, "auto"):
+        return str(device)
+    if torch.cuda.is_available():
+        return "cuda"
+    if torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def resolve_dtype(dtype: str | torch.dtype | None, device: str) -> torch.dtype:
+    """``auto``/None → bfloat16 on GPUs, float32 on CPU; or a name like ``"float16"``.
+
+    Example:
+        >>> resolve_dtype("auto", "cpu"), resolve_dtype("bfloat16", "cpu")
+        (torch.float32, torch.bfloat16)
+    """
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if dtype in (None, "auto"):
+        return torch.float32 if device == "cpu" else torch.bfloat16
+    resolved = getattr(torch, str(dtype), None)
+    if not isinstance(resolved, torch.dtype):
+        raise ValueError(f"unknown dtype {dtype!r}; use auto, bfloat16, float16 or float32")
+    return resolved
+
+
+class QwenVLEngine:
+    """A Qwen2.5-VL model + processor that generates one conversation turn at a time.
+
+    Args:
+        model: a loaded ``Qwen2_5_VLForConditionalGeneration`` (or a same-family model).
+        processor: its ``AutoProcessor``.
+        reuse_kv: keep the last call's KV cache and reuse its longest matching prefix.
+
+    Example:
+        >>> QwenVLEngine.load.__doc__.splitlines()[0]
+        'Load a checkpoint by Hugging Face id or local path, offline-first.'
+    """
+
+    def __init__(self, model: Any, processor: Any, *, reuse_kv: bool = True) -> None:
+        self.model = model.eval()
+        self.processor = processor
+        self.tokenizer = processor.tokenizer
+        self.reuse_kv = reuse_kv
+        self.image_token_id = int(model.config.image_token_id)
+        self.vision_start_token_id = int(model.config.vision_start_token_id)
+        eos = model.generation_config.eos_token_id
+        eos_ids = [eos] if isinstance(eos, int) else list(eos or [])
+        im_end = self.tokenizer.convert_tokens_to_ids("<|im_end|>")
+        self.stop_token_ids = {int(i) for i in [*eos_ids, im_end] if i is not None}
+        self._prefix: _CachedPrefix | None = None
+        self._lock = threading.Lock()
+        self._rope_parameters = set(inspect.signature(model.model.get_rope_index).parameters)
+
+    @classmethod
+    def load(
+        cls,
+        model: str | os.PathLike[str],
+        *,
+        device: str | None = "auto",
+        dtype: str | torch.dtype | None = "auto",
+        reuse_kv: bool = True,
+        attn_implementation: str | None = None,
+    ) -> QwenVLEngine:
+        """Load a checkpoint by Hugging Face id or local path, offline-first.
+
+        A local directory is loaded as is. A hub id is looked up in the local Hugging Face
+        cache first; the network is used only when it is not there and ``HF_HUB_OFFLINE`` is
+        not set, and a failure names the ways forward.
+
+        Raises:
+            ModelLoadError: the checkpoint is neither a local directory nor obtainable.
+        """
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
+        device = resolve_device(device)
+        torch_dtype = resolve_dtype(dtype, device)
+        source = str(Path(model).expanduser()) if Path(model).expanduser().is_dir() else str(model)
+        extra: dict[str, Any] = {}
+        if attn_implementation:
+            extra["attn_implementation"] = attn_implementation
+        try:
+            processor = AutoProcessor.from_pretrained(source, **_hub_options(source))
+            loaded = AutoModelForImageTextToText.from_pretrained(
+                source, dtype=torch_dtype, device_map=device, **_hub_options(source), **extra
+            )
+        except (OSError, ValueError) as exc:
+            raise ModelLoadError(_load_error_message(str(model), exc)) from exc
+        return cls(loaded, processor, reuse_kv=reuse_kv)
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model's weights are."""
+        return next(self.model.parameters()).device
+
+    def render(self, messages: Sequence[dict[str, Any]], tools: Sequence[Any] | None = None) -> str:
+        """The prompt text of a Qwen-format conversation, ready for generation.
+
+        Example:
+            >>> QwenVLEngine.render.__name__
+            'render'
+        """
+        options: dict[str, Any] = {"tokenize": False, "add_generation_prompt": True}
+        if tools:
+            options["tools"] = list(tools)
+        rendered: str = self.processor.apply_chat_template(list(messages), **options)
+        return rendered
+
+    def reset(self) -> None:
+        """Forget the cached KV prefix."""
+        self._prefix = None
+
+    @torch.inference_mode()
+    def generate(
+        self,
+        messages: Sequence[dict[str, Any]],
+        images: Sequence[Image.Image],
+        *,
+        max_new_tokens: int = 8192,
+        temperature: float = 0.0,
+        top_p: float = 1.0,
+        stop: Sequence[str] | None = None,
+        tools: Sequence[Any] | None = None,
+        seed: int | None = None,
+        on_text: Callable[[str], None] | None = None,
+    ) -> GenerationResult:
+        """Generate one model turn for a Qwen-format conversation.
+
+        Args:
+            messages: chat-template messages; each ``{"type": "image"}`` content part takes
+                the next image of ``images``.
+            images: PIL images in the order they appear.
+            max_new_tokens: cap on generated tokens.
+            temperature: 0 for greedy decoding, > 0 to sample.
+            top_p: nucleus sampling mass (sampling only).
+            stop: strings that end generation (cut from the text).
+            tools: OpenAI tool schemas passed to the chat template's ``tools=``.
+            seed: seed for sampling.
+            on_text: called with each new piece of decoded text as it is generated.
+        """
+        with self._lock:
+            return self._generate(
+                self.render(messages, tools),
+                list(images),
+                max_new_tokens=max_new_tokens,
+                temperature=temperature,
+                top_p=top_p,
+                stop=list(stop or []),
+                seed=seed,
+                on_text=on_text,
+            )
+
+    # -- internals ----------------------------------------------------------------------------
+    def _generate(
+        self,
+        prompt: str,
+        images: list[Image.Image],
+        *,
+        max_new_tokens: int,
+        temperature: float,
+        top_p: float,
+        stop: list[str],
+        seed: int | None,
+        on_text: Callable[[str], None] | None,
+    ) -> GenerationResult:
+        start = time.perf_counter()
+        inputs = self._preprocess(prompt, images)
+        preprocessed = time.perf_counter()
+        input_ids = inputs["input_ids"]
+        positions, rope_delta = self._positions(inputs)
+        spans = self._image_spans(input_ids[0], inputs)
+        reused = self._reusable_prefix(input_ids[0], spans)
+        if reused and self._prefix is not None:
+            cache = self._prefix.cache
+            if cache.get_seq_length() > reused:
+                cache.crop(reused - cache.get_seq_length())  # negative: drop that many tokens
+        else:
+            from transformers import DynamicCache
+
+            cache = DynamicCache(config=self.model.config)
+        feed = self._suffix_inputs(inputs, spans, reused)
+        outputs = self.model(
+            **feed,
+            position_ids=positions[:, :, reused:].to(self.device),
+            past_key_values=cache,
+            use_cache=True,
+            logits_to_keep=1,
+        )
+        _synchronize(self.device)
+        prefill_seconds = time.perf_counter() - preprocessed
+        generator = None
+        if temperature > 0 and seed is not None:
+            generator = torch.Generator(device=self.device).manual_seed(seed)
+        generated: list[int] = []
+        emitted = ""
+        finish_reason = "length"
+        first_token_seconds = 0.0
+        length = input_ids.shape[1]
+        for step in range(max_new_tokens):
+            token = _next_token(outputs.logits[0, -1], temperature, top_p, generator)
+            if step == 0:
+                first_token_seconds = time.perf_counter() - start
+            generated.append(token)
+            if token in self.stop_token_ids:
+                finish_reason = "stop"
+                break
+            text = self.tokenizer.decode(generated, skip_special_tokens=True)
+            if any(s in text for s in stop):
+                finish_reason = "stop"
+                break
+            if on_text is not None and not text.endswith("\ufffd") and len(text) > len(emitted):
+                on_text(text[len(emitted) :])
+                emitted = text
+            if step + 1 == max_new_tokens:
+                break
+            position = torch.full((3, 1, 1), length + step + rope_delta, device=self.device)
+            outputs = self.model(
+                input_ids=torch.tensor([[token]], device=self.device),
+                position_ids=position,
+                past_key_values=cache,
+                use_cache=True,
+            )
+        text = self.tokenizer.decode(generated, skip_special_tokens=True)
+        for s in stop:
+            text = text.split(s, 1)[0]
+        if on_text is not None and len(text) > len(emitted) and text.startswith(emitted):
+            on_text(text[len(emitted) :])
+        fed = torch.cat([input_ids[0], torch.tensor(generated[:-1], dtype=input_ids.dtype)])
+        self._prefix = _CachedPrefix(fed, cache, spans) if self.reuse_kv else None
+        _synchronize(self.device)
+        return GenerationResult(
+            text=text,
+            token_ids=generated,
+            prompt_tokens=int(length),
+            visual_tokens=int((input_ids == self.image_token_id).sum()),
+            output_tokens=len(generated),
+            reused_tokens=reused,
+            preprocess_seconds=preprocessed - start,
+            prefill_seconds=prefill_seconds,
+            first_token_seconds=first_token_seconds,
+            total_seconds=time.perf_counter() - start,
+            finish_reason=finish_reason,
+        )
+
+    def _preprocess(self, prompt: str, images: list[Image.Image]) -> Any:
+        """Processor outputs; images are resized and patched on the model's GPU when it has one."""
+        options: dict[str, Any] = {}
+        if images and self.device.type == "cuda":
+            options["device"] = self.device
+        inputs = self.processor(
+            text=[prompt], images=images or None, return_tensors="pt", **options
+        )
+        for key in ("image_grid_thw", "mm_token_type_ids", "attention_mask", "input_ids"):
+            if inputs.get(key) is not None:
+                inputs[key] = inputs[key].cpu()
+        return inputs
+
+    def _positions(self, inputs: Any) -> tuple[torch.Tensor, int]:
+        """M-RoPE position ids (3, 1, L) of the whole prompt and the text delta after it."""
+        input_ids = inputs["input_ids"]
+        if inputs.get("image_grid_thw") is None:
+            length = input_ids.shape[1]
+            return torch.arange(length).view(1, 1, -1).expand(3, 1, -1), 0
+        candidates = {
+            "input_ids": input_ids,
+            "image_grid_thw": inputs["image_grid_thw"],
+            "attention_mask": inputs.get("attention_mask"),
+            "mm_token_type_ids": inputs.get("mm_token_type_ids"),
+        }
+        kwargs = {k: v for k, v in candidates.items() if k in self._rope_parameters}
+        positions, deltas = self.model.model.get_rope_index(**kwargs)
+        return positions.cpu(), int(deltas.view(-1)[0])
+
+    def _image_spans(self, ids: torch.Tensor, inputs: Any) -> list[tuple[int, int, torch.Tensor]]:
+        """(start, end, pixel rows) of each image's ``<|image_pad|>`` run, in order."""
+        grid = inputs.get("image_grid_thw")
+        if grid is None:
+            return []
+        is_pad = (ids == self.image_token_id).int()
+        edges = torch.diff(is_pad, prepend=torch.tensor([0]), append=torch.tensor([0]))
+        starts = torch.nonzero(edges == 1).view(-1).tolist()
+        ends = torch.nonzero(edges == -1).view(-1).tolist()
+        rows = grid.prod(dim=-1).tolist()
+        offsets = [0, *torch.tensor(rows).cumsum(0).tolist()]
+        pixels = inputs["pixel_values"]
+        return [
+            (s, e, pixels[offsets[i] : offsets[i + 1]])
+            for i, (s, e) in enumerate(zip(starts, ends, strict=True))
+        ]
+
+    def _reusable_prefix(self, ids: torch.Tensor, spans: list[tuple[int, int, Any]]) -> int:
+        """How many leading prompt tokens the cached KV covers, images checked pixel for pixel."""
+        if not self.reuse_kv or self._prefix is None:
+            return 0
+        cached = self._prefix.token_ids
+        n = min(len(cached), len(ids) - 1)  # at least one token must be fed for logits
+        mismatch = torch.nonzero(cached[:n] != ids[:n])
+        if len(mismatch):
+            n = int(mismatch[0])
+        old = {s: (e, px) for s, e, px in self._prefix.image_spans}
+        for start, end, pixels in spans:
+            if start >= n:
+                break
+            match = old.get(start)
+            same = match is not None and match[0] == end and torch.equal(match[1], pixels)
+            if end > n or not same:
+                # Cut before the image's <|vision_start|> so the image is fed whole.
+                n = max(0, start - 1)
+                break
+        return n
+
+    def _suffix_inputs(
+        self, inputs: Any, spans: list[tuple[int, int, torch.Tensor]], reused: int
+    ) -> dict[str, Any]:
+        """Model inputs for the tokens after the reused prefix (and the images among them)."""
+        feed: dict[str, Any] = {"input_ids": inputs["input_ids"][:, reused:].to(self.device)}
+        grid = inputs.get("image_grid_thw")
+        if grid is None:
+            return feed
+        keep = [i for i, (start, _, _) in enumerate(spans) if start >= reused]
+        if keep:
+            feed["pixel_values"] = torch.cat([spans[i][2] for i in keep]).to(
+                self.device, self.model.dtype
+            )
+            feed["image_grid_thw"] = grid[keep].to(self.device)
+        return feed
+
+
+def _next_token(
+    logits: torch.Tensor, temperature: float, top_p: float, generator: torch.Generator | None
+) -> int:
+    if temperature <= 0:
+        return int(torch.argmax(logits))
+    probs = torch.softmax(logits.float() / temperature, dim=-1)
+    if top_p < 1.0:
+        sorted_probs, order = torch.sort(probs, descending=True)
+        keep = torch.cumsum(sorted_probs, dim=-1) - sorted_probs < top_p
+        probs = torch.zeros_like(probs).scatter(0, order[keep], sorted_probs[keep])
+    return int(torch.multinomial(probs, 1, generator=generator))
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _hub_options(source: str) -> dict[str, Any]:
+    """Load from the local cache only when the hub is known to be unreachable or turned off."""
+    if Path(source).is_dir():
+        return {}
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes") or not _hub_reachable():
+        return {"local_files_only": True}
+    return {}
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    import socket
+
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    host = endpoint.split("://", 1)[-1].split("/", 1)[0]
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _load_error_message(model: str, exc: Exception) -> str:
+    return (
+        f"could not load model {model!r}: {exc}\n"
+        "It is not a local checkpoint directory and could not be fetched from the Hugging Face "
+        "hub (no network, or not downloaded yet). Ways forward:\n"
+        "  --model tiny            a tiny random-weight model written locally (plumbing only)\n"
+        "  --model /path/to/ckpt   a local Qwen2.5-VL checkpoint directory\n"
+        "  --base-url URL          an OpenAI-compatible server (vLLM, SGLang, transformers serve)"
+    )

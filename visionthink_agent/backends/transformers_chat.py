@@ -1,0 +1,367 @@
+"""``ChatQwenVL``: a LangChain chat model running a Qwen2.5-VL-family checkpoint in process.
+
+The embedded default backend: no server, the released ``Senqiao/VisionThink-Efficient`` by
+default, ``model="tiny"`` for the offline tiny checkpoint. It accepts LangChain messages with
+image content blocks in any format :func:`visionthink_agent.images.load_image` reads, renders
+them with the checkpoint's chat template, streams tokens, reports exact prompt and visual token
+counts, and by default reuses the previous turn's KV cache when the new prompt extends it
+(VisionThink's resize turn), see :mod:`visionthink_agent.backends.qwen_engine`.
+
+Both agent modes work: in *prompted* mode nothing is bound and the caller parses
+``<tool_call>`` from the text; in *native* mode ``bind_tools`` passes the tool schemas to the
+chat template's ``tools=`` and the model's ``<tool_call>`` blocks come back as ``tool_calls``
+(the text keeps them, so the conversation re-renders byte for byte). The stock Qwen2.5-VL
+template ignores ``tools=``; VisionThink declares its tool in the system prompt anyway.
+
+Example:
+    >>> from langchain_core.messages import HumanMessage
+    >>> from PIL import Image
+    >>> from visionthink_agent.images import encode_image
+    >>> png = encode_image(Image.new("RGB", (56, 56)), "PNG")
+    >>> model = ChatQwenVL(model="tiny", max_tokens=4)
+    >>> reply = model.invoke([HumanMessage([
+    ...     {"type": "text", "text": "What colour?"},
+    ...     {"type": "image", "base64": png.base64, "mime_type": png.mime_type},
+    ... ])])
+    >>> reply.response_metadata["visual_tokens"], reply.usage_metadata["output_tokens"] <= 4
+    (4, True)
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.messages.tool import InvalidToolCall, ToolCall, invalid_tool_call, tool_call
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from PIL import Image
+from pydantic import ConfigDict, Field
+
+from visionthink_agent.images import is_image_block, load_image
+from visionthink_agent.parsing import parse_tool_call
+
+__all__ = ["DEFAULT_MODEL", "ChatQwenVL", "to_qwen_messages"]
+
+DEFAULT_MODEL = "Senqiao/VisionThink-Efficient"
+"""The released VisionThink checkpoint the in-process backend loads by default."""
+
+_ENGINES: dict[tuple[Any, ...], Any] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+class ChatQwenVL(BaseChatModel):
+    """A Qwen2.5-VL-family checkpoint as a LangChain chat model, run in this process.
+
+    The weights load on first use (constructing the object is instant) and are shared by every
+    ``ChatQwenVL`` with the same ``model``, ``device``, ``dtype`` and attention implementation.
+
+    Example:
+        >>> ChatQwenVL(model="tiny", temperature=0)._llm_type
+        'qwen-vl-transformers'
+    """
+
+    model: str = DEFAULT_MODEL
+    """Hugging Face id, local checkpoint directory, or ``"tiny"``."""
+    device: str = "auto"
+    """``auto`` (CUDA, then MPS, then CPU), or a torch device like ``cuda:1``."""
+    dtype: str = "auto"
+    """``auto`` (bfloat16 on GPUs, float32 on CPU), ``bfloat16``, ``float16`` or ``float32``."""
+    max_tokens: int = Field(default=8192, alias="max_new_tokens")
+    """Most tokens generated per turn (VisionThink's limit: 8192)."""
+    temperature: float = 0.0
+    """0 decodes greedily (VisionThink's evaluation); above 0 samples."""
+    top_p: float = 1.0
+    seed: int | None = None
+    """Seed for sampling (reproducible sampled turns)."""
+    stop: list[str] | None = Field(default=None, alias="stop_sequences")
+    reuse_kv: bool = True
+    """Reuse the previous call's KV cache for a prompt that extends it (the resize turn)."""
+    attn_implementation: str | None = None
+    """Passed to ``from_pretrained`` (e.g. ``sdpa``, ``flash_attention_2``)."""
+    streaming: bool = False
+    """Stream tokens in ``invoke`` too (callbacks get each token)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    @property
+    def _llm_type(self) -> str:
+        return "qwen-vl-transformers"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model": self.model, "device": self.device, "dtype": self.dtype}
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> Any:
+        params = super()._get_ls_params(stop=stop, **kwargs)
+        params["ls_provider"] = "transformers"
+        params["ls_model_name"] = kwargs.get("model", self.model)
+        params["ls_temperature"] = self.temperature
+        params["ls_max_tokens"] = self.max_tokens
+        if stop or self.stop:
+            params["ls_stop"] = stop or self.stop
+        return params
+
+    def engine(self, model: str | None = None) -> Any:
+        """The loaded :class:`~visionthink_agent.backends.qwen_engine.QwenVLEngine` (cached).
+
+        Args:
+            model: another checkpoint than ``self.model`` (a per-call ``model=`` override).
+
+        Raises:
+            ModelLoadError: the checkpoint cannot be found or fetched; the message names
+                ``--model tiny``, a local path and ``--base-url`` as ways forward.
+        """
+        model = model or self.model
+        key = (model, self.device, self.dtype, self.attn_implementation, self.reuse_kv)
+        with _ENGINES_LOCK:
+            if key not in _ENGINES:
+                from visionthink_agent.backends.qwen_engine import QwenVLEngine
+                from visionthink_agent.backends.tiny import (
+                    TINY_MODEL_ALIAS,
+                    default_tiny_dir,
+                    write_tiny_checkpoint,
+                )
+
+                source: str = model
+                if source == TINY_MODEL_ALIAS:
+                    source = str(write_tiny_checkpoint(default_tiny_dir()))
+                _ENGINES[key] = QwenVLEngine.load(
+                    source,
+                    device=self.device,
+                    dtype=self.dtype,
+                    reuse_kv=self.reuse_kv,
+                    attn_implementation=self.attn_implementation,
+                )
+            return _ENGINES[key]
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: str | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Give the model tool schemas (native mode) through the chat template's ``tools=``.
+
+        ``tool_choice`` is accepted for interface compatibility; a local model cannot be forced
+        to call a tool, so it is not enforced.
+
+        Example:
+            >>> from visionthink_agent.protocol import resize_tool_schema
+            >>> bound = ChatQwenVL(model="tiny").bind_tools([resize_tool_schema()])
+            >>> bound.kwargs["tools"][0]["function"]["name"]
+            'resize_image'
+        """
+        del tool_choice
+        formatted = [convert_to_openai_tool(tool) for tool in tools]
+        return super().bind(tools=formatted, **kwargs)
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        on_text = None
+        if run_manager is not None and self.streaming:
+            on_text = run_manager.on_llm_new_token
+        result = self._run(messages, stop, on_text, kwargs)
+        return ChatResult(generations=[ChatGeneration(message=self._message(result, kwargs))])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        pieces: queue.Queue[tuple[str, Any]] = queue.Queue()
+
+        def work() -> None:
+            try:
+                result = self._run(messages, stop, lambda t: pieces.put(("text", t)), kwargs)
+                pieces.put(("done", result))
+            except BaseException as exc:  # re-raised in the caller's thread
+                pieces.put(("error", exc))
+
+        threading.Thread(target=work, daemon=True, name="qwen-vl-generate").start()
+        while True:
+            kind, item = pieces.get()
+            if kind == "error":
+                raise item
+            if kind == "done":
+                final = self._message(item, kwargs)
+                yield ChatGenerationChunk(
+                    message=AIMessageChunk(
+                        content="",
+                        usage_metadata=final.usage_metadata,
+                        response_metadata=final.response_metadata,
+                        tool_call_chunks=[
+                            {
+                                "name": c["name"],
+                                "args": json.dumps(c["args"]),
+                                "id": c["id"],
+                                "index": i,
+                                "type": "tool_call_chunk",
+                            }
+                            for i, c in enumerate(final.tool_calls)
+                        ],
+                        chunk_position="last",
+                    )
+                )
+                return
+            chunk = ChatGenerationChunk(message=AIMessageChunk(content=item))
+            if run_manager is not None:
+                run_manager.on_llm_new_token(item, chunk=chunk)
+            yield chunk
+
+    # -- internals ----------------------------------------------------------------------------
+    def _run(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        on_text: Callable[[str], Any] | None,
+        kwargs: dict[str, Any],
+    ) -> Any:
+        qwen_messages, images = to_qwen_messages(messages)
+        return self.engine(kwargs.get("model")).generate(
+            qwen_messages,
+            images,
+            max_new_tokens=int(kwargs.get("max_tokens", self.max_tokens)),
+            temperature=float(kwargs.get("temperature", self.temperature)),
+            top_p=float(kwargs.get("top_p", self.top_p)),
+            stop=stop or self.stop,
+            tools=kwargs.get("tools"),
+            seed=kwargs.get("seed", self.seed),
+            on_text=on_text,
+        )
+
+    def _message(self, result: Any, kwargs: dict[str, Any]) -> AIMessage:
+        tool_calls, invalid = _tool_calls(result.text) if kwargs.get("tools") else ([], [])
+        usage: UsageMetadata = {
+            "input_tokens": result.prompt_tokens,
+            "output_tokens": result.output_tokens,
+            "total_tokens": result.prompt_tokens + result.output_tokens,
+            "input_token_details": {"cache_read": result.reused_tokens},
+            "output_token_details": {},
+        }
+        metadata = {
+            "model_name": kwargs.get("model", self.model),
+            "model_provider": "transformers",
+            "finish_reason": result.finish_reason,
+            "visual_tokens": result.visual_tokens,
+            "reused_prompt_tokens": result.reused_tokens,
+            "prefill_seconds": round(result.prefill_seconds, 4),
+            "first_token_seconds": round(result.first_token_seconds, 4),
+        }
+        return AIMessage(
+            content=result.text,
+            tool_calls=tool_calls,
+            invalid_tool_calls=invalid,
+            usage_metadata=usage,
+            response_metadata=metadata,
+        )
+
+
+def to_qwen_messages(
+    messages: Sequence[BaseMessage],
+) -> tuple[list[dict[str, Any]], list[Image.Image]]:
+    """LangChain messages → Qwen chat-template messages and the images in order.
+
+    Image blocks (any format :func:`~visionthink_agent.images.load_image` reads) become
+    ``{"type": "image"}`` parts; the image itself is passed to the processor as is (the
+    caller decides first look or high resolution). ``ToolMessage`` becomes a user turn in
+    Qwen's ``<tool_response>`` form; an ``AIMessage`` whose text lacks its ``tool_calls`` gets
+    them written in Qwen's ``<tool_call>`` form.
+
+    Example:
+        >>> from langchain_core.messages import HumanMessage, SystemMessage
+        >>> msgs, images = to_qwen_messages([SystemMessage("sys"), HumanMessage("hi")])
+        >>> msgs, images
+        ([{'role': 'system', 'content': 'sys'}, {'role': 'user', 'content': 'hi'}], [])
+
+    Raises:
+        ValueError: a content block that is neither text nor an image.
+    """
+    converted: list[dict[str, Any]] = []
+    images: list[Image.Image] = []
+    for message in messages:
+        if isinstance(message, SystemMessage):
+            converted.append({"role": "system", "content": message.text})
+        elif isinstance(message, HumanMessage):
+            converted.append({"role": "user", "content": _content(message.content, images)})
+        elif isinstance(message, AIMessage):
+            converted.append({"role": "assistant", "content": _assistant_text(message)})
+        elif isinstance(message, ToolMessage):
+            text = f"<tool_response>\n{message.text}\n</tool_response>"
+            converted.append({"role": "user", "content": text})
+        else:
+            raise ValueError(f"unsupported message type {message.type!r} for a Qwen2.5-VL model")
+    return converted, images
+
+
+def _content(content: str | list[Any], images: list[Image.Image]) -> str | list[dict[str, Any]]:
+    if isinstance(content, str):
+        return content
+    parts: list[dict[str, Any]] = []
+    for block in content:
+        if isinstance(block, str):
+            parts.append({"type": "text", "text": block})
+        elif is_image_block(block):
+            images.append(load_image(block).high_res())
+            parts.append({"type": "image"})
+        elif isinstance(block, dict) and block.get("type") == "text":
+            parts.append({"type": "text", "text": block.get("text", "")})
+        else:
+            kind = block.get("type") if isinstance(block, dict) else type(block).__name__
+            raise ValueError(f"unsupported content block {kind!r}: only text and images are")
+    return parts
+
+
+def _assistant_text(message: AIMessage) -> str:
+    text = str(message.text)
+    if message.tool_calls and "<tool_call>" not in text:
+        calls = (
+            json.dumps({"name": c["name"], "arguments": c["args"]}, ensure_ascii=False)
+            for c in message.tool_calls
+        )
+        text += "".join(f"\n<tool_call>\n{call}\n</tool_call>" for call in calls)
+    return text
+
+
+def _tool_calls(text: str) -> tuple[list[ToolCall], list[InvalidToolCall]]:
+    """Qwen/Hermes ``<tool_call>{"name", "arguments"}</tool_call>`` blocks as LangChain calls."""
+    calls: list[ToolCall] = []
+    invalid: list[InvalidToolCall] = []
+    for raw in parse_tool_call(text).raw:
+        call_id = f"call_{uuid.uuid4().hex[:24]}"
+        try:
+            obj = json.loads(raw, strict=False)
+            args = obj.get("arguments", {})
+            args = json.loads(args) if isinstance(args, str) else args
+            if not isinstance(obj.get("name"), str) or not isinstance(args, dict):
+                raise ValueError("a tool call needs a string 'name' and object 'arguments'")
+        except (ValueError, AttributeError) as exc:
+            invalid.append(invalid_tool_call(name=None, args=raw, id=call_id, error=str(exc)))
+            continue
+        calls.append(tool_call(name=obj["name"], args=args, id=call_id))
+    return calls, invalid
