@@ -363,3 +363,18 @@ def test_encode_image_rejects_unknown_options() -> None:
         encode_image(photo(8, 8), "JPEG", jpeg_subsampling=3)
     with pytest.raises(ValueError, match="cannot encode as 'GIF'"):
         encode_image(photo(8, 8), "gif")
+
+
+def test_phone_camera_mpo_is_handled_like_a_jpeg(decoded_sizes: list[tuple[int, int]]) -> None:
+    buffer = io.BytesIO()
+    photo(400, 300).save(buffer, "MPO", save_all=True, append_images=[photo(200, 150)])
+    src = load_image(buffer.getvalue())
+    assert src.format == "MPO"
+    first = src.first_look_payload()
+    assert first.mime_type == "image/jpeg"
+    assert max(w * h for w, h in decoded_sizes) <= 200 * 150  # the fast half-scale path
+    high = src.high_res_payload()
+    assert high.mime_type == "image/jpeg"
+    with Image.open(io.BytesIO(high.data)) as out:
+        assert out.size == (400, 300)
+        assert out.format == "JPEG"

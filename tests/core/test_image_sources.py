@@ -230,3 +230,18 @@ def test_other_python_objects_are_refused() -> None:
 def test_every_error_is_a_value_error() -> None:
     with pytest.raises(ValueError):  # noqa: PT011 - the point is the base class
         load_image(io.BytesIO(b"x"))  # type: ignore[arg-type]
+
+
+def test_strings_that_are_no_valid_file_name_are_not_os_errors() -> None:
+    long_segment = "A" * 300 + "/" + "B" * 300 + "=="  # base64-looking, ENAMETOOLONG as a path
+    with pytest.raises(NotAnImageError):
+        load_image(long_segment)
+    with pytest.raises(UnsupportedSourceError, match="cannot read"):
+        load_image("bad\x00name.png")
+    with pytest.raises(UnsupportedSourceError, match="cannot read"):
+        load_image("x" * 300 + ".png")
+
+
+def test_directory_given_as_a_string(tmp_path: Path) -> None:
+    with pytest.raises(UnsupportedSourceError, match="not a file"):
+        load_image(str(tmp_path))

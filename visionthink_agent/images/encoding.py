@@ -20,6 +20,7 @@ __all__ = ["MIME_TYPES", "EncodedImage", "encode_image", "wire_format_for"]
 
 MIME_TYPES: dict[str, str] = {
     "JPEG": "image/jpeg",
+    "MPO": "image/jpeg",
     "PNG": "image/png",
     "WEBP": "image/webp",
     "GIF": "image/gif",
@@ -67,13 +68,16 @@ class EncodedImage:
 def wire_format_for(source_format: str | None) -> str:
     """The format to re-encode a downsampled image in, given its source format.
 
-    Photos stay JPEG and WebP stays WebP (lossy at high quality); everything else (documents,
-    screenshots, PNG/GIF/BMP/TIFF) becomes PNG, so fine text is not blurred by compression.
+    Photos stay JPEG (phone cameras' MPO included) and WebP stays WebP (lossy at high quality);
+    everything else (documents, screenshots, PNG/GIF/BMP/TIFF) becomes PNG, so fine text is not
+    blurred by compression.
 
     Example:
-        >>> wire_format_for("JPEG"), wire_format_for("GIF"), wire_format_for(None)
-        ('JPEG', 'PNG', 'PNG')
+        >>> wire_format_for("JPEG"), wire_format_for("MPO"), wire_format_for("GIF")
+        ('JPEG', 'JPEG', 'PNG')
     """
+    if source_format == "MPO":
+        return "JPEG"
     return source_format if source_format in ("JPEG", "WEBP") else "PNG"
 
 

@@ -73,6 +73,8 @@ DEFAULT_PIXEL_LIMIT = 89_478_485
 """Decompression-bomb guard: Pillow's own default (≈ 9459²), configurable per call."""
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 _PASSTHROUGH_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
+_JPEG_FORMATS = frozenset({"JPEG", "MPO"})
+"""MPO is what phone cameras write (a JPEG plus extra pictures): decoded like a JPEG."""
 _PASSTHROUGH_MODES = frozenset({"RGB", "L"})
 _ORIENTATION_TAG = 0x0112
 _EXIF_TRANSPOSE = {
@@ -197,7 +199,7 @@ class SourceImage:
             >>> load_image(Image.new("RGB", (101, 61))).first_look().size
             (50, 30)
         """
-        if exact or self.format != "JPEG":
+        if exact or self.format not in _JPEG_FORMATS:
             return self._cached(
                 "first_look_exact", lambda: downsample_for_first_look(self.decode())
             )
@@ -372,7 +374,7 @@ def _bytes_from_string(
         raise UnsupportedSourceError(f"unsupported URL scheme {scheme!r} in {stripped[:80]!r}")
     if len(stripped) < 4096 and ("/" in stripped or "." in stripped[-6:] or os.sep in stripped):
         path = Path(stripped).expanduser()
-        if path.exists() or not _B64_CHARS.match(stripped):
+        if _exists(path) or not _B64_CHARS.match(stripped):
             return _read_file(path, max_bytes)
     if _B64_CHARS.match(stripped):
         return _decode_base64(stripped, max_bytes, what="base64 text")
@@ -405,13 +407,20 @@ def _decode_base64(text: str, max_bytes: int, *, what: str) -> bytes:
         raise NotAnImageError(f"{what} is not valid base64: {exc}") from exc
 
 
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+        return False
+
+
 def _read_file(path: Path, max_bytes: int) -> bytes:
     try:
         size = path.stat().st_size
     except FileNotFoundError as exc:
         raise UnsupportedSourceError(f"no such image file: {path}") from exc
-    except OSError as exc:
-        raise UnsupportedSourceError(f"cannot read {path}: {exc}") from exc
+    except (OSError, ValueError) as exc:
+        raise UnsupportedSourceError(f"cannot read {str(path)[:200]}: {exc}") from exc
     if not path.is_file():
         raise UnsupportedSourceError(f"{path} is not a file")
     if size > max_bytes:
@@ -437,7 +446,7 @@ def _from_bytes(data: bytes, max_pixels: int, max_bytes: int) -> SourceImage:
             mode = im.mode
             frames = getattr(im, "n_frames", 1)
             orientation = _header_orientation(im, data)
-            sampling = JpegImagePlugin.get_sampling(im) if image_format == "JPEG" else -1
+            sampling = JpegImagePlugin.get_sampling(im) if image_format in _JPEG_FORMATS else -1
     except Image.DecompressionBombError as exc:
         raise ImageTooLargeError(f"image is a decompression bomb: {exc}") from exc
     except UnidentifiedImageError as exc:
