@@ -212,7 +212,7 @@ tagged_text = st.lists(st.one_of(st.text(max_size=20), st.sampled_from(TAGS)), m
     "".join
 )
 free_text = st.text(
-    alphabet=st.characters(blacklist_characters="<>", blacklist_categories=("Cs",)), max_size=40
+    alphabet=st.characters(exclude_characters="<>", exclude_categories=["Cs"]), max_size=40
 )
 
 

@@ -317,7 +317,9 @@ def load_image(
 
     Args:
         source: the image.
-        max_pixels: refuse images with more pixels than this (decompression bombs).
+        max_pixels: refuse images with more pixels than this (decompression bombs). Pillow
+            itself refuses more than ``2 * PIL.Image.MAX_IMAGE_PIXELS`` (179 MP by default);
+            raising ``max_pixels`` beyond that needs Pillow's limit raised too.
         max_bytes: refuse files or downloads larger than this.
         allow_private_urls: allow URLs that resolve to private, loopback or link-local addresses.
         timeout: overall download deadline for URLs, in seconds.
