@@ -36,6 +36,8 @@ class Route:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     chunked_delay: float = 0.0
+    """When set, the body is sent in 64-byte pieces with this pause between them."""
+    send_length: bool = True
 
 
 @dataclass
@@ -63,24 +65,24 @@ def loopback_server() -> Iterator[LoopbackServer]:
             self.send_response(route.status)
             for key, value in route.headers.items():
                 self.send_header(key, value)
-            if route.chunked_delay:
-                self.send_header("Content-Length", str(len(route.body)))
-                self.end_headers()
-                for i in range(0, len(route.body), 64):
-                    self.wfile.write(route.body[i : i + 64])
+            try:
+                if route.send_length:
+                    self.send_header("Content-Length", str(len(route.body)))
+                self.end_headers()  # HTTP/1.0: without a length, the body ends when we close
+                step = 64 if route.chunked_delay else len(route.body) or 1
+                for i in range(0, len(route.body), step):
+                    self.wfile.write(route.body[i : i + step])
                     self.wfile.flush()
                     time.sleep(route.chunked_delay)
-                return
-            self.send_header("Content-Length", str(len(route.body)))
-            self.end_headers()
-            self.wfile.write(route.body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (byte cap, deadline): what the test wanted
 
         def log_message(self, format: str, *args: object) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     port = server.server_address[1]
     try:
