@@ -75,7 +75,7 @@ def test_http_error_status(loopback_server: LoopbackServer) -> None:
 
 def test_download_over_the_size_cap(loopback_server: LoopbackServer, png: bytes) -> None:
     loopback_server.routes["/a.png"] = Route(body=png)
-    with pytest.raises(DownloadError, match="bytes, over the .*-byte limit"):
+    with pytest.raises(DownloadError, match=r"bytes, over the .*-byte limit"):
         load_image(loopback_server.url("/a.png"), allow_private_urls=True, max_bytes=len(png) - 1)
     # a server that does not announce its length is cut off while streaming
     loopback_server.routes["/chunked.png"] = Route(body=png, chunked_delay=0.001, send_length=False)
