@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
 
     from visionthink_agent.evaluation import BenchmarkError, run_evaluation, summary_table
 
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 110)  # full table in logs too
     if args.concurrency < 1:
         raise SystemExit(f"--concurrency must be at least 1, got {args.concurrency}")
     try:
