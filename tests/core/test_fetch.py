@@ -14,6 +14,7 @@ from visionthink_agent.images import (
     fetch_url,
     load_image,
 )
+from visionthink_agent.images import fetch as fetch_module
 
 
 @pytest.fixture
@@ -135,3 +136,21 @@ def test_unreachable_and_unresolvable() -> None:
         check_url_is_public("http://no-such-host.invalid/a.png")
     with pytest.raises(UnsupportedSourceError, match="without a host"):
         check_url_is_public("http:///a.png")
+
+
+def test_every_redirect_hop_is_checked(
+    loopback_server: LoopbackServer, png: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A public first URL redirecting to a private one must be refused at the second hop."""
+    server = loopback_server
+    server.routes["/public"] = Route(status=302, headers={"Location": "/private.png"})
+    server.routes["/private.png"] = Route(body=png)
+    real_check = fetch_module.check_url_is_public
+
+    def pretend_first_hop_is_public(url: str, *, allow_private: bool = False) -> None:
+        real_check(url, allow_private=allow_private or url.endswith("/public"))
+
+    monkeypatch.setattr(fetch_module, "check_url_is_public", pretend_first_hop_is_public)
+    with pytest.raises(UnsafeURLError, match=r"private\.png.*loopback"):
+        fetch_url(server.url("/public"))
+    assert server.hits == ["/public"]
