@@ -121,7 +121,24 @@ def test_in_headless_chromium(
             expect(bot).to_contain_text(f"Answer: {code}", timeout=60_000)
             expect(bot).to_contain_text("Requested the full-resolution image")
             expect(bot).to_contain_text("Visual tokens")
+            expect(page.locator(".progress-text")).to_have_count(0)  # the run has finished
             page.screenshot(path=str(SCREENSHOT), full_page=True)
         finally:
             browser.close()
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+@pytest.mark.slow
+async def test_handler_with_the_tiny_in_process_model(detail_image: tuple[Path, str]) -> None:
+    from chatbot import TOKENS_LABEL, VisionThinkChat
+
+    from visionthink_agent.backends.transformers_chat import ChatQwenVL
+
+    path, _ = detail_image
+    chat = VisionThinkChat(ChatQwenVL(model="tiny", max_new_tokens=12, streaming=True))
+    chunks = await _reply(chat, {"text": QUESTION, "files": [str(path)]}, "tiny")
+    assert len(chunks) > 3  # tokens stream in before the turn ends
+    low, full = visual_tokens(320, 240), visual_tokens(640, 480)
+    direct = f"*{TOKENS_LABEL}: {low} used vs {full} at full resolution"
+    resized = f"*{TOKENS_LABEL}: {low + full} used vs {full} at full resolution"
+    assert direct in chunks[-1] or resized in chunks[-1]
