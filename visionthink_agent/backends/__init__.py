@@ -1,10 +1,24 @@
 """Chat-model backends: an OpenAI-compatible server, an in-process transformers model, a tiny model.
 
+* :func:`~visionthink_agent.backends.openai_compatible.create_openai_compatible_model` — a
+  ``ChatOpenAI`` for vLLM / SGLang / ``transformers serve`` / OpenAI;
+* :class:`~visionthink_agent.backends.transformers_chat.ChatQwenVL` — the checkpoint in this
+  process (the embedded default);
+* :func:`~visionthink_agent.backends.tiny.write_tiny_checkpoint` — a tiny random-weight
+  Qwen2.5-VL for offline tests and demos (``model="tiny"``).
+
 Heavy dependencies (torch, transformers, langchain-openai) are imported inside the submodules
 that need them, so importing this package stays cheap.
 
 Example:
-    >>> from visionthink_agent.backends.tiny import TINY_MODEL_ALIAS
-    >>> TINY_MODEL_ALIAS
-    'tiny'
+    >>> from visionthink_agent.backends import DEFAULT_MODEL
+    >>> DEFAULT_MODEL
+    'Senqiao/VisionThink-Efficient'
 """
+
+from typing import Final
+
+__all__ = ["DEFAULT_MODEL"]
+
+DEFAULT_MODEL: Final[str] = "Senqiao/VisionThink-Efficient"
+"""The released VisionThink checkpoint every backend serves by default."""

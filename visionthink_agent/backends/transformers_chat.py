@@ -55,13 +55,12 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from PIL import Image
 from pydantic import ConfigDict, Field
 
+from visionthink_agent.backends import DEFAULT_MODEL
 from visionthink_agent.images import is_image_block, load_image
 from visionthink_agent.parsing import parse_tool_call
 
 __all__ = ["DEFAULT_MODEL", "ChatQwenVL", "to_qwen_messages"]
 
-DEFAULT_MODEL = "Senqiao/VisionThink-Efficient"
-"""The released VisionThink checkpoint the in-process backend loads by default."""
 
 _ENGINES: dict[tuple[Any, ...], Any] = {}
 _ENGINES_LOCK = threading.Lock()

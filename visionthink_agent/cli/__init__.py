@@ -1,0 +1,62 @@
+"""The ``visionthink`` command.
+
+Subcommands live in their own modules, each exposing ``register(subparsers)`` that adds its
+parser and sets ``func`` (a callable taking the parsed namespace and returning the exit code)
+with ``parser.set_defaults(func=...)``. To add a subcommand, write such a module and list it in
+:data:`COMMAND_MODULES`; ``ask`` is :mod:`~visionthink_agent.cli.ask_command`, ``eval`` is
+:mod:`~visionthink_agent.cli.eval_command`.
+
+Example:
+    >>> parser = build_parser()
+    >>> parser.parse_args(["ask", "photo.jpg", "What is it?"]).mode
+    'prompted'
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from importlib import import_module
+
+from visionthink_agent import __version__
+
+__all__ = ["COMMAND_MODULES", "build_parser", "main"]
+
+COMMAND_MODULES: tuple[str, ...] = (
+    "visionthink_agent.cli.ask_command",
+    "visionthink_agent.cli.eval_command",
+)
+"""Modules that each add one subcommand through their ``register(subparsers)``."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``visionthink`` argument parser with every registered subcommand.
+
+    Example:
+        >>> build_parser().prog
+        'visionthink'
+    """
+    parser = argparse.ArgumentParser(
+        prog="visionthink",
+        description=(
+            "VisionThink: answer questions about images by looking at a cheap downsampled "
+            "image first and asking for the full one only when needed."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``visionthink`` command line; returns the exit code.
+
+    Example:
+        >>> main(["ask", "/no/such/image.png", "What is it?"])  # the error goes to stderr
+        2
+    """
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
