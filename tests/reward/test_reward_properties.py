@@ -51,11 +51,11 @@ def test_well_formed_trajectories_score_one(
 
 
 @fast
-@given(think=text, answer=text, tag=st.sampled_from(TAGS), where=st.integers(0, 1000))
+@given(think=text, answer=text, tag=st.sampled_from(TAGS), where=st.integers(0, 6))
 def test_a_stray_tag_breaks_the_format(think: str, answer: str, tag: str, where: int) -> None:
-    turn = final_turn(think, answer)
-    cut = where % (len(turn) + 1)
-    assert format_score([turn[:cut] + tag + turn[cut:]]) == 0.0
+    parts = ["<think>", think, "</think>", "<answer>", answer, "</answer>"]
+    parts.insert(where, tag)
+    assert format_score(["".join(parts)]) == 0.0
 
 
 @fast

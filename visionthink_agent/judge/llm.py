@@ -11,9 +11,10 @@ no verdict comes is explicit — ``failure_policy``:
 * ``"zero"``: score 0, status ``failed`` — counted as wrong, but visibly so.
 
 The HTTP layer is ``httpx`` directly (no ``openai`` client: its per-request overhead and own
-retries are not wanted here; the wire format is the same). Connections are spread over several
-small ``httpx`` pools because one large pool costs O(connections) per request
-(``benchmarks/bench_judge.py`` measures it).
+retries are not wanted here; the wire format is the same). Each concurrency slot has its own
+one-connection ``httpx`` pool, because one large httpcore pool scans all its connections on
+every request (O(concurrency) per call), and sockets set ``TCP_NODELAY``
+(``benchmarks/bench_judge.py`` measures both).
 
 Example:
     >>> judge = LLMJudge("http://127.0.0.1:8000/v1", "gpt-4o", failure_policy="invalid")
@@ -28,6 +29,7 @@ import json
 import math
 import os
 import random
+import socket
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -44,7 +46,10 @@ __all__ = ["FailurePolicy", "JudgeStats", "LLMJudge"]
 FailurePolicy: TypeAlias = Literal["raise", "zero", "invalid"]
 
 _RETRYABLE_STATUS = frozenset({408, 409, 429})
-_CONNECTIONS_PER_POOL = 4
+_CONNECTIONS_PER_POOL = 1
+# httpx writes a request's headers and body in two sends; with Nagle's algorithm on, the body
+# waits for the server's (delayed) ACK of the headers, adding up to 40 ms to every call.
+_SOCKET_OPTIONS = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 
 
 @dataclass
@@ -107,8 +112,11 @@ class _Session:
         index = slot // self.per_pool
         client = self.clients[index]
         if client is None:
+            transport = httpx.AsyncHTTPTransport(
+                verify=self._ssl, limits=self._limits, socket_options=_SOCKET_OPTIONS
+            )
             client = httpx.AsyncClient(
-                limits=self._limits, timeout=self._timeout, headers=self._headers, verify=self._ssl
+                transport=transport, timeout=self._timeout, headers=self._headers
             )
             self.clients[index] = client
         return client
@@ -216,6 +224,8 @@ class LLMJudge(Judge):
             self.stats.cache_hits += 1
             return JudgeResult(score=hit[0], status="ok", judge=self.name, raw=hit[1], cached=True)
         session = self._current_session()
+        if self.cache is None:  # no cache: every call is sent, even identical ones in flight
+            return await self._judge(session, key, question, ground_truth, prediction)
         pending = session.inflight.get(key)
         if pending is not None:
             self.stats.cache_hits += 1
