@@ -42,5 +42,7 @@ def test_bench_judge_quick(tmp_path: Path) -> None:
         assert run["failures"] == 0
         # 16 rollouts a prompt, every third one right: 6 of 16 are judged correct.
         assert run["correct"] == run["calls"] * 6 // 16
-        assert run["ratio_to_ideal"] == pytest.approx(run["ideal_s"] / run["wall_s"], rel=0.05, abs=0.005)
+        assert run["ratio_to_ideal"] == pytest.approx(
+            run["ideal_s"] / run["wall_s"], rel=0.05, abs=0.005
+        )
     assert result["c256_speedup_vs_thread_pool"] > 0
