@@ -161,10 +161,15 @@ def run(args: argparse.Namespace) -> int:
     except BenchmarkError as exc:
         raise SystemExit(f"visionthink eval: {exc}") from exc
     title = f"{name} · {args.model}"
+    model = build_model(args)
+    load = getattr(model, "engine", None)  # in-process models: load the weights now, so the
+    if callable(load):  # first sample's latency measures inference, not the load
+        with console.status(f"loading {args.model}"):
+            load()
     result = asyncio.run(
         run_evaluation(
             samples,
-            model=build_model(args),
+            model=model,
             judge=build_judge(args),
             out_dir=args.out,
             modes=args.modes,
