@@ -347,10 +347,13 @@ def convert(
         progress: show a progress bar.
 
     Example:
-        >>> convert(Path("in.jsonl"), Path("training/data.py"))
+        >>> import tempfile
+        >>> existing = Path(tempfile.mkdtemp()) / "out.parquet"
+        >>> _ = existing.write_bytes(b"")
+        >>> convert(Path("in.jsonl"), existing)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        FileExistsError: training/data.py exists; pass --force to overwrite it
+        FileExistsError: .../out.parquet exists; pass --force to overwrite it
 
     Raises:
         FileExistsError: ``output`` exists and ``force`` is off.

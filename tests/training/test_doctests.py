@@ -1,0 +1,34 @@
+"""The docstring examples of the training modules run (pytest collects doctests only under
+``visionthink_agent/``)."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+pytest.importorskip("verl")
+
+pytestmark = pytest.mark.verl
+
+MODULES = [
+    "training.agent_loop",
+    "training.data",
+    "training.group_penalty",
+    "training.main_ppo",
+    "training.names",
+    "training.resize_tool",
+    "training.reward",
+    "training.settings",
+    "training.task_runner",
+    "training.trainer",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # examples must not depend on the working directory
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0
+    assert result.failed == 0
