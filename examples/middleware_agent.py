@@ -54,7 +54,7 @@ def ask(agent: Any, image: str, question: str) -> dict[str, Any]:
     Example:
         >>> state = ask(agent, "receipt.png", "What is the total?")  # doctest: +SKIP
     """
-    content = [
+    content: list[str | dict[Any, Any]] = [
         {"type": "text", "text": question},
         image_payload_block(load_image(image).high_res_payload()),
     ]
