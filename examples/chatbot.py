@@ -134,15 +134,10 @@ def default_model() -> Any:
     in-process Qwen2.5-VL, which needs no download."""
     base_url = os.environ.get("VISIONTHINK_BASE_URL")
     if base_url:
-        from langchain_openai import ChatOpenAI
+        from visionthink_agent.backends.openai_compatible import create_openai_compatible_model
 
-        return ChatOpenAI(
-            base_url=base_url,
-            api_key=os.environ.get("OPENAI_API_KEY", "EMPTY"),  # type: ignore[arg-type]
-            model=os.environ.get("VISIONTHINK_MODEL", "Senqiao/VisionThink-Efficient"),
-            temperature=0,
-            stream_usage=True,
-        )
+        name = os.environ.get("VISIONTHINK_MODEL", "Senqiao/VisionThink-Efficient")
+        return create_openai_compatible_model(name, base_url=base_url, streaming=True)
     from visionthink_agent.backends.transformers_chat import ChatQwenVL
 
     return ChatQwenVL(model="tiny", max_new_tokens=64, streaming=True)

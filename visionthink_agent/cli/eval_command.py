@@ -61,7 +61,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "--model", default="tiny", help="model: 'tiny', a checkpoint, or the server's model name"
     )
     parser.add_argument("--base-url", help="OpenAI-compatible server (vLLM); else in-process")
-    parser.add_argument("--api-key", default=os.environ.get("OPENAI_API_KEY", "EMPTY"))
+    parser.add_argument("--api-key", help="the server's key (default: $OPENAI_API_KEY or EMPTY)")
     parser.add_argument("--max-tokens", type=int, default=8192, help="tokens per model turn")
     parser.add_argument(
         "--modes", type=_modes, default=list(MODES), help="comma list (default: all three)"

@@ -86,7 +86,7 @@ def _lmms_class() -> type:
             self,
             model: str = "tiny",
             base_url: str | None = None,
-            api_key: str = "EMPTY",
+            api_key: str | None = None,
             agent_mode: str = "prompted",
             max_new_tokens: int = 8192,
             **kwargs: Any,

@@ -15,7 +15,7 @@ __all__ = ["create_eval_model"]
 
 
 def create_eval_model(
-    model: str, *, base_url: str | None = None, api_key: str = "EMPTY", max_tokens: int = 8192
+    model: str, *, base_url: str | None = None, api_key: str | None = None, max_tokens: int = 8192
 ) -> Any:
     """A greedy (temperature 0) chat model, as VisionThink is evaluated (protocol §6).
 
@@ -23,19 +23,14 @@ def create_eval_model(
         model: with ``base_url``, the server's model name; without, ``"tiny"``, a Hugging Face
             id or a local checkpoint run in process (``ChatQwenVL``).
         base_url: an OpenAI-compatible server (vLLM, ``transformers serve``...).
-        api_key: the server's key (vLLM accepts any).
+        api_key: the server's key (local servers ignore it).
         max_tokens: most tokens generated per model turn.
     """
     if base_url:
-        from langchain_openai import ChatOpenAI
+        from visionthink_agent.backends.openai_compatible import create_openai_compatible_model
 
-        return ChatOpenAI(
-            base_url=base_url,
-            api_key=api_key,  # type: ignore[arg-type]
-            model=model,
-            temperature=0,
-            max_completion_tokens=max_tokens,
-            stream_usage=True,
+        return create_openai_compatible_model(
+            model, base_url=base_url, api_key=api_key, max_tokens=max_tokens
         )
     from visionthink_agent.backends.transformers_chat import ChatQwenVL
 
