@@ -8,7 +8,9 @@ calls on pre-rendered messages, timed in the same rounds (interleaved, so machin
 both alike); the overhead is the median of the per-round differences, in wall-clock time and
 in CPU time of this process (which waiting for a busy machine's cores does not inflate). A tiny
 56x56 image keeps image work small; the first encoding of
-an image (a cold per-process cache) is reported separately.
+an image (a cold per-process cache) is reported separately. ``langgraph_floor_overhead_ms`` is
+the overhead of a minimal LangGraph agent with the same model/tool loop and no VisionThink logic
+(what any LangGraph agent costs); ``visionthink_logic_ms`` is the difference between the two.
 
 Run: ``.venv/bin/python benchmarks/bench_graph.py [--repeats 300]``; writes
 ``benchmarks/results/bench_graph.json``.
@@ -29,8 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
+from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.prebuilt import tools_condition
 from PIL import Image
 from rich.console import Console
 from rich.progress import track
@@ -89,6 +93,29 @@ def interleaved(
     return samples
 
 
+def minimal_agent(model: ZeroLatencyModel, inputs: list[list[BaseMessage]]) -> Any:
+    """The least a LangGraph tool-calling agent does: the same model node / tool node loop with
+    pre-rendered model inputs and no VisionThink logic (LangGraph's own floor)."""
+    call = {"name": "resize_image", "args": {"action": "resize"}, "id": "call_1"}
+
+    def agent(state: MessagesState) -> dict[str, Any]:
+        turn = sum(isinstance(m, AIMessage) for m in state["messages"])
+        reply = model.invoke(inputs[turn])
+        calls = [call] if "<tool_call>" in str(reply.content) else []
+        return {"messages": [AIMessage(content=reply.content, tool_calls=calls)]}
+
+    def tools(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [ToolMessage(content="ok", tool_call_id="call_1")]}
+
+    graph = StateGraph(MessagesState)
+    graph.add_node("model", agent)
+    graph.add_node("tools", tools)
+    graph.add_edge(START, "model")
+    graph.add_conditional_edges("model", tools_condition, {"tools": "tools", END: END})
+    graph.add_edge("tools", "model")
+    return graph.compile()
+
+
 def median_difference(slow: list[float], fast: list[float]) -> float:
     """Median of the per-round differences."""
     return statistics.median(s - f for s, f in zip(slow, fast, strict=True))
@@ -117,6 +144,11 @@ def main() -> None:
         def run_graph(graph: Any = graph) -> None:
             graph.invoke(question)
 
+        floor_graph = minimal_agent(ZeroLatencyModel(texts=texts), inputs)
+
+        def run_floor(graph: Any = floor_graph) -> None:
+            graph.invoke(question)
+
         def run_graph_cold(graph: Any = graph) -> None:
             clear_image_cache()
             graph.invoke(question)
@@ -125,9 +157,12 @@ def main() -> None:
             "direct": direct,
             "graph": run_graph,
             "cold": run_graph_cold,
+            "floor": run_floor,
         }
         samples = interleaved(runs, args.repeats, path)
-        base, warm, cold = (statistics.median(samples[name]) for name in runs)
+        base, warm, cold = (
+            statistics.median(samples[name]) for name in ("direct", "graph", "cold")
+        )
         overhead = median_difference(samples["graph"], samples["direct"])
         overhead_cpu = median_difference(samples["graph_cpu"], samples["direct_cpu"])
         rows.append(
@@ -139,6 +174,12 @@ def main() -> None:
                 "overhead_ms": round(overhead, 4),
                 "overhead_cpu_ms": round(overhead_cpu, 4),
                 "ratio": round(warm / base, 2),
+                "langgraph_floor_overhead_ms": round(
+                    median_difference(samples["floor"], samples["direct"]), 4
+                ),
+                "visionthink_logic_ms": round(
+                    median_difference(samples["graph"], samples["floor"]), 4
+                ),
                 "graph_cold_image_cache_ms": round(cold, 4),
                 "image_encoding_ms": round(cold - warm, 4),
             }
