@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.evaluation.fakes import OracleVisionModel
+from tests.evaluation.vision_server import serve_oracle
+from tests.judge.judge_server import serve_in_thread
 from visionthink_agent.cli.eval_command import register, run
-from visionthink_agent.evaluation import load_records
+from visionthink_agent.evaluation import load_records, make_synthetic_samples
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -49,3 +52,32 @@ def test_bad_arguments_are_refused(tmp_path: Path) -> None:
         run(_parse(["eval", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path)]))
     with pytest.raises(SystemExit, match="--judge llm needs --judge-base-url"):
         run(_parse(["eval", "synthetic", "--limit", "1", "--judge", "llm", "--out", str(tmp_path)]))
+
+
+@pytest.mark.slow
+def test_against_an_openai_compatible_server_with_the_llm_judge(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    samples = make_synthetic_samples(2)  # a fine-detail and a coarse question (distinct)
+    oracle = OracleVisionModel(
+        answers={s.question: (s.answer, s.needs_high_res) for s in samples}, full_width=896
+    )
+    out = tmp_path / "run"
+    with serve_oracle(oracle) as model_url, serve_in_thread() as (judge_url, judge_state):
+        argv = [
+            "eval", "synthetic", "--limit", "2", "--out", str(out),
+            "--base-url", model_url, "--model", "oracle", "--concurrency", "3",
+            "--judge", "llm", "--judge-base-url", judge_url, "--judge-model", "echo",
+        ]  # fmt: skip
+        assert run(_parse(argv)) == 0
+    summary = {s["mode"]: s for s in json.loads((out / "summary.json").read_text())}
+    assert (summary["full"]["accuracy"], summary["low"]["accuracy"]) == (1.0, 0.5)
+    assert (summary["visionthink"]["accuracy"], summary["visionthink"]["resize_ratio"]) == (1, 0.5)
+    assert summary["visionthink"]["visual_tokens_pct"] == 75.0
+    assert oracle.calls == 2 + 2 + 3  # full, low, visionthink (one resize: two turns)
+    # the rules settle the exact matches; the unreadable low-res answer went to the LLM judge
+    assert [r["model"] for r in judge_state.requests] == ["echo"]
+    records = load_records(out / "records.jsonl")
+    assert records[("low", "syn-0000")].judge["judge"] == "llm:echo"
+    assert (out / "judge-cache.sqlite").is_file()
+    assert "(6 run now, 0 errors)" in capsys.readouterr().out
