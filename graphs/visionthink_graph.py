@@ -4,7 +4,7 @@
 ``VISIONTHINK_BASE_URL``        OpenAI-compatible endpoint (default ``http://127.0.0.1:8000/v1``,
                                 e.g. ``vllm serve Senqiao/VisionThink-Efficient``)
 ``VISIONTHINK_MODEL``           model name (default ``Senqiao/VisionThink-Efficient``)
-``VISIONTHINK_API_KEY``         API key (default ``EMPTY``, what vLLM accepts)
+``VISIONTHINK_API_KEY``         API key (default ``OPENAI_API_KEY``, else ``EMPTY`` for vLLM)
 ``VISIONTHINK_MODE``            ``prompted`` (default, VisionThink checkpoints) or ``native``
 ``VISIONTHINK_MAX_RESIZES``     high-resolution views per image (default 1)
 ``VISIONTHINK_TEMPERATURE``     sampling temperature (default 0, as the authors evaluate)
@@ -21,10 +21,12 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from langchain_openai import ChatOpenAI
-from pydantic import SecretStr
-
 from visionthink_agent import create_visionthink_agent
+from visionthink_agent.backends import DEFAULT_MODEL
+from visionthink_agent.backends.openai_compatible import (
+    DEFAULT_BASE_URL,
+    create_openai_compatible_model,
+)
 
 
 def build_graph(env: Mapping[str, str] = os.environ) -> Any:
@@ -32,13 +34,12 @@ def build_graph(env: Mapping[str, str] = os.environ) -> Any:
     mode = env.get("VISIONTHINK_MODE", "prompted")
     if mode not in ("prompted", "native"):
         raise ValueError(f"VISIONTHINK_MODE must be 'prompted' or 'native', got {mode!r}")
-    model = ChatOpenAI(
-        base_url=env.get("VISIONTHINK_BASE_URL", "http://127.0.0.1:8000/v1"),
-        model=env.get("VISIONTHINK_MODEL", "Senqiao/VisionThink-Efficient"),
-        api_key=SecretStr(env.get("VISIONTHINK_API_KEY", "EMPTY")),
+    model = create_openai_compatible_model(
+        env.get("VISIONTHINK_MODEL", DEFAULT_MODEL),
+        base_url=env.get("VISIONTHINK_BASE_URL", DEFAULT_BASE_URL),
+        api_key=env.get("VISIONTHINK_API_KEY"),
         temperature=float(env.get("VISIONTHINK_TEMPERATURE", "0")),
-        max_completion_tokens=int(env.get("VISIONTHINK_MAX_TOKENS", "8192")),
-        stream_usage=True,
+        max_tokens=int(env.get("VISIONTHINK_MAX_TOKENS", "8192")),
     )
     agent = create_visionthink_agent(
         model,

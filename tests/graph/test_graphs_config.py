@@ -39,7 +39,7 @@ def test_env_configures_model_and_mode(image_bytes: bytes) -> None:
         result = graph.invoke({"messages": [message]})
     (request,) = server.requests
     assert request["model"] == "my-model"
-    assert request["max_completion_tokens"] == 77
+    assert request["max_completion_tokens"] == request["max_tokens"] == 77
     assert request["temperature"] == 0
     assert request["tools"][0]["function"]["name"] == "resize_image"  # native mode
     assert result["answer"] == "42"
