@@ -34,6 +34,7 @@ def test_bench_judge_quick(tmp_path: Path) -> None:
         ("LLMJudge", 64),
         ("LLMJudge", 256),
         ("LLMJudge", 1024),
+        ("httpx", 256),
         ("AsyncOpenAI", 256),
         ("thread", 100),
         ("aiohttp", 256),

@@ -10,11 +10,11 @@ no verdict comes is explicit — ``failure_policy``:
 * ``"invalid"``: score None, status ``invalid`` — training drops the sample's group;
 * ``"zero"``: score 0, status ``failed`` — counted as wrong, but visibly so.
 
-The HTTP layer is ``httpx`` directly (no ``openai`` client: its per-request overhead and own
-retries are not wanted here; the wire format is the same). Each concurrency slot has its own
-one-connection ``httpx`` pool, because one large httpcore pool scans all its connections on
-every request (O(concurrency) per call), and sockets set ``TCP_NODELAY``
-(``benchmarks/bench_judge.py`` measures both).
+The HTTP layer is :class:`~visionthink_agent.judge.http.JsonPostClient`, a lean keep-alive
+HTTP/1.1 client with one connection per concurrency slot: the ``openai`` client (its own retries
+and per-request overhead) and ``httpx`` cost several times more CPU per call, which limits a
+training step's judge throughput on a small machine (``benchmarks/bench_judge.py`` measures all
+three). The wire format is the OpenAI chat-completions API; HTTP proxies are not used.
 
 Example:
     >>> judge = LLMJudge("http://127.0.0.1:8000/v1", "gpt-4o", failure_policy="invalid")
@@ -26,19 +26,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import os
 import random
-import socket
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeAlias
 
-import httpx
-
 from visionthink_agent.judge.base import Judge, JudgeError, JudgeResult
 from visionthink_agent.judge.cache import JudgeCache
+from visionthink_agent.judge.http import (
+    HTTPTimeoutError,
+    HTTPTransportError,
+    JsonPostClient,
+    Response,
+)
 from visionthink_agent.judge.prompt import judge_messages, parse_score
 
 __all__ = ["FailurePolicy", "JudgeStats", "LLMJudge"]
@@ -46,10 +48,6 @@ __all__ = ["FailurePolicy", "JudgeStats", "LLMJudge"]
 FailurePolicy: TypeAlias = Literal["raise", "zero", "invalid"]
 
 _RETRYABLE_STATUS = frozenset({408, 409, 429})
-_CONNECTIONS_PER_POOL = 1
-# httpx writes a request's headers and body in two sends; with Nagle's algorithm on, the body
-# waits for the server's (delayed) ACK of the headers, adding up to 40 ms to every call.
-_SOCKET_OPTIONS = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 
 
 @dataclass
@@ -88,41 +86,15 @@ class _RetryableError(Exception):
 
 
 class _Session:
-    """The HTTP pools and slots of one event loop (httpx connections are bound to their loop)."""
+    """The connections and slots of one event loop (connections are bound to their loop)."""
 
-    def __init__(self, concurrency: int, timeout: float, headers: dict[str, str]) -> None:
+    def __init__(self, url: str, concurrency: int, timeout: float, headers: dict[str, str]):
         self.loop = asyncio.get_running_loop()
-        self.per_pool = min(concurrency, _CONNECTIONS_PER_POOL)
-        self._limits = httpx.Limits(
-            max_connections=self.per_pool, max_keepalive_connections=self.per_pool
-        )
-        self._timeout = timeout
-        self._headers = headers
-        self._ssl = httpx.create_ssl_context()  # one for all pools: each costs tens of ms
-        self.clients: list[httpx.AsyncClient | None] = [None] * math.ceil(
-            concurrency / self.per_pool
-        )
+        self.client = JsonPostClient(url, slots=concurrency, timeout=timeout, headers=headers)
         self.slots: asyncio.Queue[int] = asyncio.Queue()
         for slot in range(concurrency):
             self.slots.put_nowait(slot)
         self.inflight: dict[str, asyncio.Future[JudgeResult]] = {}
-
-    def client(self, slot: int) -> httpx.AsyncClient:
-        """The pool serving ``slot`` (created on first use)."""
-        index = slot // self.per_pool
-        client = self.clients[index]
-        if client is None:
-            transport = httpx.AsyncHTTPTransport(
-                verify=self._ssl, limits=self._limits, socket_options=_SOCKET_OPTIONS
-            )
-            client = httpx.AsyncClient(
-                transport=transport, timeout=self._timeout, headers=self._headers
-            )
-            self.clients[index] = client
-        return client
-
-    async def aclose(self) -> None:
-        await asyncio.gather(*(client.aclose() for client in self.clients if client is not None))
 
 
 class LLMJudge(Judge):
@@ -133,7 +105,7 @@ class LLMJudge(Judge):
         model: the judge model name sent with each request.
         api_key: bearer token; defaults to ``$OPENAI_API_KEY`` (none sent when unset).
         concurrency: most requests in flight at once.
-        timeout: seconds allowed for each phase (connect, send, read) of one attempt.
+        timeout: seconds allowed to connect, and again for the whole reply, per attempt.
         max_retries: attempts after the first, so at most ``1 + max_retries`` requests.
         temperatures: temperature of attempt i is ``temperatures[min(i, len - 1)]``.
         cache: True for an in-memory cache, False for none, a path for a SQLite-backed one, or
@@ -201,7 +173,7 @@ class LLMJudge(Judge):
         self.cache = _make_cache(cache)
         self.stats = JudgeStats()
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
-        self._headers = {"Content-Type": "application/json"}
+        self._headers: dict[str, str] = {}
         if key:
             self._headers["Authorization"] = f"Bearer {key}"
         self._url = f"{self.base_url}/chat/completions"
@@ -259,8 +231,7 @@ class LLMJudge(Judge):
         """
         if self._session is not None:
             session, self._session = self._session, None
-            if not session.loop.is_closed():
-                await session.aclose()
+            session.client.close()
 
     async def __aenter__(self) -> LLMJudge:
         return self
@@ -272,7 +243,7 @@ class LLMJudge(Judge):
         loop = asyncio.get_running_loop()
         if self._session is None or self._session.loop is not loop:
             headers = dict(self._headers)
-            self._session = _Session(self.concurrency, self.timeout, headers)
+            self._session = _Session(self._url, self.concurrency, self.timeout, headers)
         return self._session
 
     async def _judge(
@@ -317,23 +288,21 @@ class LLMJudge(Judge):
         slot = await session.slots.get()
         try:
             self.stats.calls += 1
-            response = await session.client(slot).post(self._url, content=json.dumps(body).encode())
-        except httpx.TimeoutException as exc:
-            raise _RetryableError(
-                f"timed out after {self.timeout} s ({type(exc).__name__})"
-            ) from exc
-        except httpx.TransportError as exc:
-            raise _RetryableError(f"connection failed: {type(exc).__name__}: {exc}") from exc
+            response = await session.client.post(slot, json.dumps(body).encode())
+        except HTTPTimeoutError as exc:
+            raise _RetryableError(f"timed out after {self.timeout} s: {exc}") from exc
+        except HTTPTransportError as exc:
+            raise _RetryableError(f"connection failed: {exc}") from exc
         finally:
             session.slots.put_nowait(slot)
-        status = response.status_code
+        status = response.status
         if status != 200:
             message = f"HTTP {status} from {self._url}: {response.text[:200]}"
             if status in _RETRYABLE_STATUS or status >= 500:
                 raise _RetryableError(message, _retry_after(response))
             raise JudgeError(message)
         try:
-            content = json.loads(response.content)["choices"][0]["message"]["content"]
+            content = json.loads(response.body)["choices"][0]["message"]["content"]
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             raise _RetryableError(f"malformed chat completion: {response.text[:200]!r}") from exc
         if not isinstance(content, str):
@@ -364,7 +333,7 @@ class LLMJudge(Judge):
         )
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(response: Response) -> float | None:
     try:
         return float(response.headers["retry-after"])
     except (KeyError, ValueError):
