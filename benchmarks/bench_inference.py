@@ -93,11 +93,14 @@ QWEN25_VL_7B = {
 }
 
 
-def build_engine(model: str, device: str, tiny_dir: Path) -> QwenVLEngine:
+def build_engine(model: str, device: str, tiny_dir: Path, *, lower_right: bool) -> QwenVLEngine:
     """The engine under test: the tiny checkpoint, or random Qwen2.5-VL-7B built on device."""
     tiny = write_tiny_checkpoint(tiny_dir)
     if model == "tiny":
-        return QwenVLEngine.load(tiny, device=device)
+        engine = QwenVLEngine.load(tiny, device=device)
+        if not lower_right:
+            engine.model.set_attn_implementation("sdpa")
+        return engine
     from transformers import AutoProcessor, GenerationConfig, Qwen2_5_VLConfig
     from transformers import Qwen2_5_VLForConditionalGeneration as Model
 
@@ -109,7 +112,7 @@ def build_engine(model: str, device: str, tiny_dir: Path) -> QwenVLEngine:
     with torch.device(device):
         net = Model._from_config(config, dtype=torch.bfloat16)
     net.generation_config = GenerationConfig(eos_token_id=ids.get("eos_token_id"))
-    return QwenVLEngine(net, processor)
+    return QwenVLEngine(net, processor, lower_right_attention=lower_right)
 
 
 def synthetic_image(megapixels: float) -> Image.Image:
@@ -206,7 +209,10 @@ def bench_size(engine: QwenVLEngine, megapixels: float, repeats: int) -> dict[st
 
 
 def render(results: dict[str, Any], console: Console) -> None:
-    table = Table(title=f"In-process prefill, {results['model']} on {results['device_name']}")
+    table = Table(
+        title=f"In-process prefill, {results['model']} on {results['device_name']} "
+        f"({results['attention']})"
+    )
     for column in (
         "MP",
         "path",
@@ -248,13 +254,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="1,2,8", help="image sizes in megapixels")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per path (median)")
     parser.add_argument("--out", type=Path, default=None, help="JSON path to write")
+    parser.add_argument(
+        "--stock-sdpa",
+        action="store_true",
+        help="keep transformers' sdpa (dense mask for a reused-prefix prefill) for comparison",
+    )
     args = parser.parse_args(argv)
     device = resolve_device(args.device)
     model = args.model or ("qwen2.5-vl-7b-random" if device == "cuda" else "tiny")
     console = Console(width=120)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        engine = build_engine(model, device, Path(tmp) / "tiny")
+        engine = build_engine(model, device, Path(tmp) / "tiny", lower_right=not args.stock_sdpa)
         sizes = [float(s) for s in args.sizes.split(",")]
         rows = []
         with Progress(console=console, transient=True) as progress:
@@ -269,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         if device == "cuda"
         else platform.processor() or platform.machine(),
         "dtype": str(engine.model.dtype),
+        "attention": engine.model.config._attn_implementation,
         "torch": torch.__version__,
         "transformers": __import__("transformers").__version__,
         "repeats": args.repeats,

@@ -17,6 +17,7 @@ Example:
     >>> import tempfile
     >>> from PIL import Image
 
+from visionthink_agent.backends.lower_right_attention import register_lower_right_attention
 from visionthink_agent.protocol import ImageSlot, Part
     >>> from visionthink_agent.backends.tiny import write_tiny_checkpoint
     >>> engine = QwenVLEngine.load(write_tiny_checkpoint(tempfile.mkdtemp() + "/t"))
@@ -41,6 +42,7 @@ from typing import Any
 import torch
 from PIL import Image
 
+from visionthink_agent.backends.lower_right_attention import register_lower_right_attention
 from visionthink_agent.protocol import ImageSlot, Part
 
 __all__ = [
@@ -151,14 +153,28 @@ class QwenVLEngine:
         model: a loaded ``Qwen2_5_VLForConditionalGeneration`` (or a same-family model).
         processor: its ``AutoProcessor``.
         reuse_kv: keep the last call's KV cache and reuse its longest matching prefix.
+        lower_right_attention: switch a ``sdpa`` model to
+            :mod:`~visionthink_agent.backends.lower_right_attention` (same results, no dense
+            mask when a suffix is prefilled after a cached prefix).
 
     Example:
         >>> QwenVLEngine.load.__doc__.splitlines()[0]
         'Load a checkpoint by Hugging Face id or local path, offline-first.'
     """
 
-    def __init__(self, model: Any, processor: Any, *, reuse_kv: bool = True) -> None:
+    def __init__(
+        self,
+        model: Any,
+        processor: Any,
+        *,
+        reuse_kv: bool = True,
+        lower_right_attention: bool = True,
+    ) -> None:
         self.model = model.eval()
+        sdpa = getattr(model.config, "_attn_implementation", None) == "sdpa"
+        if lower_right_attention and sdpa:
+            # Same maths; a reused-prefix prefill then runs without a dense q × kv mask.
+            model.set_attn_implementation(register_lower_right_attention())
         self.processor = processor
         self.tokenizer = processor.tokenizer
         self.reuse_kv = reuse_kv
