@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -171,3 +172,12 @@ def test_bad_arguments_are_named(kwargs: dict[str, object], message: str) -> Non
     options.update(kwargs)
     with pytest.raises(ValueError, match=message):
         LLMJudge(**options)  # type: ignore[arg-type]
+
+
+def test_one_judge_serves_event_loops_in_several_threads(server: Server) -> None:
+    judge = make(server[0], "slow:0.05", cache=True)
+    items = [[("Q", "a", f"{t}-{i}") for i in range(8)] for t in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        batches = list(pool.map(judge.score_many_sync, items))
+    assert [[r.score for r in batch] for batch in batches] == [[1] * 8] * 4
+    assert judge.stats.calls == 32

@@ -28,6 +28,7 @@ import asyncio
 import json
 import os
 import random
+import weakref
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -89,7 +90,6 @@ class _Session:
     """The connections and slots of one event loop (connections are bound to their loop)."""
 
     def __init__(self, url: str, concurrency: int, timeout: float, headers: dict[str, str]):
-        self.loop = asyncio.get_running_loop()
         self.client = JsonPostClient(url, slots=concurrency, timeout=timeout, headers=headers)
         self.slots: asyncio.Queue[int] = asyncio.Queue()
         for slot in range(concurrency):
@@ -177,7 +177,11 @@ class LLMJudge(Judge):
         if key:
             self._headers["Authorization"] = f"Bearer {key}"
         self._url = f"{self.base_url}/chat/completions"
-        self._session: _Session | None = None
+        # One session per event loop: connections and queues belong to the loop that made them
+        # (a reward worker may call from several loops, e.g. asyncio.run in threads).
+        self._sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Session] = (
+            weakref.WeakKeyDictionary()
+        )
 
     async def score(self, question: str, ground_truth: str, prediction: str) -> JudgeResult:
         """Judge one prediction (cached verdicts and identical calls in flight are shared).
@@ -206,7 +210,7 @@ class LLMJudge(Judge):
                 score=shared.score, status=shared.status, judge=self.name, raw=shared.raw,
                 cached=True, error=shared.error,
             )  # fmt: skip
-        future: asyncio.Future[JudgeResult] = session.loop.create_future()
+        future: asyncio.Future[JudgeResult] = asyncio.get_running_loop().create_future()
         session.inflight[key] = future
         try:
             result = await self._judge(session, key, question, ground_truth, prediction)
@@ -229,8 +233,8 @@ class LLMJudge(Judge):
         Example:
             >>> asyncio.run(LLMJudge("http://127.0.0.1:8000/v1", "m").aclose())
         """
-        if self._session is not None:
-            session, self._session = self._session, None
+        session = self._sessions.pop(asyncio.get_running_loop(), None)
+        if session is not None:
             session.client.close()
 
     async def __aenter__(self) -> LLMJudge:
@@ -241,10 +245,11 @@ class LLMJudge(Judge):
 
     def _current_session(self) -> _Session:
         loop = asyncio.get_running_loop()
-        if self._session is None or self._session.loop is not loop:
-            headers = dict(self._headers)
-            self._session = _Session(self._url, self.concurrency, self.timeout, headers)
-        return self._session
+        session = self._sessions.get(loop)
+        if session is None:
+            session = _Session(self._url, self.concurrency, self.timeout, dict(self._headers))
+            self._sessions[loop] = session
+        return session
 
     async def _judge(
         self, session: _Session, key: str, question: str, ground_truth: str, prediction: str
