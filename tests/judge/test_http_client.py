@@ -36,7 +36,7 @@ class RawServer:
         self.counter = {"requests": 0, "connections": 0}
         self.servers: list[asyncio.Server] = []
 
-    async def start(self, script: Script) -> str:
+    async def start(self, script: Script, *, close_after_reply: bool = False) -> str:
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             self.counter["connections"] += 1
             try:
@@ -50,6 +50,8 @@ class RawServer:
                         writer.write(reply[i : i + 7])
                         await writer.drain()
                         await asyncio.sleep(0)
+                    if close_after_reply:
+                        break
             except (asyncio.IncompleteReadError, ConnectionError):
                 pass
             writer.close()
@@ -92,6 +94,16 @@ async def test_chunked_body_after_an_interim_response(raw_server: RawServer) -> 
     client.close()
 
 
+async def test_body_until_close(raw_server: RawServer) -> None:
+    reply = b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n" + OK
+    url = await raw_server.start(lambda n: reply, close_after_reply=True)
+    client = JsonPostClient(url, slots=1, timeout=5)
+    assert (await client.post(0, b"{}")).body == OK
+    assert (await client.post(0, b"{}")).body == OK  # reconnects
+    client.close()
+    assert raw_server.counter["connections"] == 2
+
+
 async def test_connection_close_reopens(raw_server: RawServer) -> None:
     url = await raw_server.start(lambda n: CLOSE if n == 1 else PLAIN)
     client = JsonPostClient(url, slots=1, timeout=5)
@@ -121,7 +133,7 @@ async def test_a_fresh_connection_that_drops_is_an_error(raw_server: RawServer) 
 
 async def test_malformed_and_slow_responses(raw_server: RawServer) -> None:
     url = await raw_server.start(
-        lambda n: b"HTTP/1.1 abc\r\n\r\n" if n == 1 else b"HTTP/1.1 200 OK\r\n"
+        lambda n: b"HTTP/1.1\r\n\r\n" if n == 1 else b"HTTP/1.1 200 OK\r\n"
     )
     client = JsonPostClient(url, slots=1, timeout=0.2)
     with pytest.raises(HTTPTransportError, match="malformed HTTP response"):

@@ -73,6 +73,10 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        waiting = self._waiter is not None and not self._waiter.done()
+        if waiting and exc is None and self._head and self._until_close(self._head[1]):
+            assert self._waiter is not None
+            self._waiter.set_result(Response(*self._head, bytes(self._buffer)))
         self._fail(HTTPTransportError(f"connection closed by the server ({exc or 'EOF'})"))
 
     def send(self, data: bytes, loop: asyncio.AbstractEventLoop) -> asyncio.Future[Response]:
@@ -96,13 +100,15 @@ class _Connection(asyncio.Protocol):
             return
         try:
             response = self._parse()
-        except ValueError as exc:
-            self._fail(HTTPTransportError(f"malformed HTTP response: {exc}"))
+        except (ValueError, IndexError) as exc:
+            self._fail(HTTPTransportError(f"malformed HTTP response: {exc!r}"))
             self.abort()
             return
         if response is not None:
             if response.headers.get("connection", "").lower() == "close":
-                self.abort()
+                self.closed = True
+                assert self.transport is not None
+                self.transport.close()
             self._waiter.set_result(response)
 
     def _fail(self, exc: Exception) -> None:
@@ -127,12 +133,20 @@ class _Connection(asyncio.Protocol):
         status, headers = self._head
         if "chunked" in headers.get("transfer-encoding", "").lower():
             return self._parse_chunks(status, headers)
+        if self._until_close(headers):
+            return None  # the body ends when the server closes the connection
         length = int(headers.get("content-length", "0"))
         if len(self._buffer) < length:
             return None
         body = bytes(self._buffer[:length])
         del self._buffer[:length]
         return Response(status, headers, body)
+
+    def _until_close(self, headers: dict[str, str]) -> bool:
+        assert self._head is not None
+        chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+        bodiless = self._head[0] in (204, 304)
+        return not chunked and not bodiless and "content-length" not in headers
 
     def _parse_chunks(self, status: int, headers: dict[str, str]) -> Response | None:
         while True:
