@@ -98,3 +98,12 @@ def test_readme_command_runs_as_installed(cache_env: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "visual tokens" in done.stdout
+
+
+def test_missing_extra_names_the_install_command(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "langchain_openai", None)  # import fails
+    code = main(["ask", str(RECEIPT), "Q?", "--base-url", "http://127.0.0.1:9/v1", "--model", "m"])
+    assert code == 2
+    assert "pip install 'visionthink-agent[graph]'" in capsys.readouterr().err

@@ -49,7 +49,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "ask",
         help="ask one question about one image",
-        description=__doc__,
+        description=(__doc__ or "").replace("``", "").replace("\n::\n", "\nExamples:\n"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("image", help="image file, http(s) URL or data: URL")
@@ -138,6 +138,15 @@ def run(args: argparse.Namespace) -> int:
     except CommandError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         return exc.code
+    except ImportError as exc:
+        extra = "graph" if getattr(args, "base_url", None) else "local"
+        err.print(
+            f"[bold red]error:[/] missing dependency ({exc.name or exc}): "
+            f"pip install 'visionthink-agent[{extra}]'",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return 2
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130
@@ -154,28 +163,21 @@ def _build_model(args: argparse.Namespace) -> Any:
     max_tokens = args.max_new_tokens or (
         TINY_DEFAULT_NEW_TOKENS if args.model == "tiny" and not args.base_url else 8192
     )
-    try:
-        if args.base_url:
-            from visionthink_agent.backends.openai_compatible import (
-                create_openai_compatible_model,
-            )
+    if args.base_url:
+        from visionthink_agent.backends.openai_compatible import create_openai_compatible_model
 
-            name = args.model or _first_served_model(args.base_url, args.api_key)
-            return create_openai_compatible_model(
-                name,
-                base_url=args.base_url,
-                api_key=args.api_key,
-                temperature=args.temperature,
-                max_tokens=max_tokens,
-                timeout=args.timeout,
-            )
-        from visionthink_agent.backends.qwen_engine import ModelLoadError
-        from visionthink_agent.backends.transformers_chat import ChatQwenVL
-    except ImportError as exc:
-        extra = "graph" if args.base_url else "local"
-        raise CommandError(
-            f"missing dependency ({exc.name or exc}): pip install 'visionthink-agent[{extra}]'", 2
-        ) from exc
+        name = args.model or _first_served_model(args.base_url, args.api_key)
+        return create_openai_compatible_model(
+            name,
+            base_url=args.base_url,
+            api_key=args.api_key,
+            temperature=args.temperature,
+            max_tokens=max_tokens,
+            timeout=args.timeout,
+        )
+    from visionthink_agent.backends.qwen_engine import ModelLoadError
+    from visionthink_agent.backends.transformers_chat import ChatQwenVL
+
     model = ChatQwenVL(
         model=args.model or DEFAULT_MODEL,
         device=args.device,
