@@ -22,6 +22,7 @@ import time
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.rule import Rule
 from rich.table import Table
 
@@ -136,16 +137,13 @@ def run(args: argparse.Namespace) -> int:
         model = _build_model(args)
         return _ask(args, source, model)
     except CommandError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return exc.code
     except ImportError as exc:
         extra = "graph" if getattr(args, "base_url", None) else "local"
-        err.print(
-            f"[bold red]error:[/] missing dependency ({exc.name or exc}): "
-            f"pip install 'visionthink-agent[{extra}]'",
-            highlight=False,
-            soft_wrap=True,
-        )
+        hint = f"pip install 'visionthink-agent[{extra}]'"
+        message = f"missing dependency {exc.name}: {hint}" if exc.name else str(exc)
+        err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         err.print("interrupted")
