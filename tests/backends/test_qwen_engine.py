@@ -151,3 +151,35 @@ def test_unknown_model_fails_with_the_ways_forward(monkeypatch: pytest.MonkeyPat
 def test_bad_dtype_is_named() -> None:
     with pytest.raises(ValueError, match="unknown dtype 'float8'"):
         resolve_dtype("float8", "cpu")
+
+
+def test_cancel_stops_and_keeps_the_cache_consistent(
+    engine: QwenVLEngine, photo: Image.Image
+) -> None:
+    import threading
+
+    cancel = threading.Event()
+    engine.reset()
+    cut = engine.generate(
+        first_turn(), [photo], max_new_tokens=50, on_text=lambda _: cancel.set(), cancel=cancel
+    )
+    assert cut.finish_reason == "cancelled"
+    assert cut.output_tokens < 50
+    continued = second_turn(cut.text)
+    reused = engine.generate(continued, [photo, photo], max_new_tokens=6)
+    engine.reset()
+    fresh = engine.generate(continued, [photo, photo], max_new_tokens=6)
+    assert reused.reused_tokens > cut.prompt_tokens - 2
+    assert reused.token_ids == fresh.token_ids
+
+
+def test_a_failed_call_leaves_no_stale_prefix(engine: QwenVLEngine, photo: Image.Image) -> None:
+    engine.generate(first_turn(), [photo], max_new_tokens=2)
+
+    def boom(_: str) -> None:
+        raise RuntimeError("consumer failed")
+
+    with pytest.raises(RuntimeError, match="consumer failed"):
+        engine.generate(second_turn(ANSWER), [photo, photo], max_new_tokens=8, on_text=boom)
+    after = engine.generate(second_turn(ANSWER), [photo, photo], max_new_tokens=2)
+    assert after.reused_tokens == 0

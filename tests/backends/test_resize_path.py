@@ -28,8 +28,15 @@ class FirstTurnCallsResize(ChatQwenVL):
 
     calls: int = 0
 
-    def _run(self, messages: list[Any], stop: Any, on_text: Any, kwargs: dict[str, Any]) -> Any:
-        result = super()._run(messages, stop, None, kwargs)
+    def _run(
+        self,
+        messages: list[Any],
+        stop: Any,
+        on_text: Any,
+        kwargs: dict[str, Any],
+        cancel: Any = None,
+    ) -> Any:
+        result = super()._run(messages, stop, None, kwargs, cancel)
         self.calls += 1
         if self.calls == 1:
             result = dataclasses.replace(result, text=RESIZE_CALL)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,15 @@ def test_bound_tools_reach_the_chat_template(chat: ChatQwenVL) -> None:
     reply = bound.invoke([image_message()])
     assert isinstance(reply, AIMessage)
     assert bound.kwargs["tools"][0]["function"]["name"] == "resize_image"  # type: ignore[attr-defined]
+
+
+def test_closing_a_stream_early_stops_generation(tiny_checkpoint: Path) -> None:
+    chat = ChatQwenVL(model=str(tiny_checkpoint), device="cpu", max_tokens=4000)
+    stream = chat.stream([image_message()])
+    next(stream)
+    stream.close()  # sets the cancel event; the worker stops after its current token
+    started = time.perf_counter()
+    reply = chat.invoke([image_message()], max_tokens=2)
+    assert reply.usage_metadata is not None
+    assert reply.usage_metadata["output_tokens"] <= 2
+    assert time.perf_counter() - started < 30

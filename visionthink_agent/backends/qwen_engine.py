@@ -74,7 +74,8 @@ class GenerationResult:
         prefill_seconds: time of the prefill forward pass (vision tower included).
         first_token_seconds: time from the call to the first generated token.
         total_seconds: time of the whole call.
-        finish_reason: ``stop`` (end-of-turn token or stop string) or ``length``.
+        finish_reason: ``stop`` (end-of-turn token or stop string), ``length`` or
+            ``cancelled``.
     """
 
     text: str
@@ -259,6 +260,7 @@ class QwenVLEngine:
         tools: Sequence[Any] | None = None,
         seed: int | None = None,
         on_text: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
     ) -> GenerationResult:
         """Generate one model turn for a Qwen-format conversation.
 
@@ -273,6 +275,8 @@ class QwenVLEngine:
             tools: OpenAI tool schemas passed to the chat template's ``tools=``.
             seed: seed for sampling.
             on_text: called with each new piece of decoded text as it is generated.
+            cancel: set it to stop generating after the current token (finish reason
+                ``cancelled``; the KV cache stays consistent for the next call).
         """
         with self._lock:
             return self._generate(
@@ -284,6 +288,7 @@ class QwenVLEngine:
                 stop=list(stop or []),
                 seed=seed,
                 on_text=on_text,
+                cancel=cancel,
             )
 
     # -- internals ----------------------------------------------------------------------------
@@ -298,16 +303,19 @@ class QwenVLEngine:
         stop: list[str],
         seed: int | None,
         on_text: Callable[[str], None] | None,
+        cancel: threading.Event | None,
     ) -> GenerationResult:
         start = time.perf_counter()
+        # Take the cached prefix: if this call fails half-way, no stale prefix survives it.
+        prefix, self._prefix = self._prefix, None
         inputs = self._preprocess(prompt, images)
         preprocessed = time.perf_counter()
         input_ids = inputs["input_ids"]
         positions, rope_delta = self._positions(inputs)
         spans = self._image_spans(input_ids[0], inputs)
-        reused = self._reusable_prefix(input_ids[0], spans)
-        if reused and self._prefix is not None:
-            cache = self._prefix.cache
+        reused = self._reusable_prefix(prefix, input_ids[0], spans)
+        if reused and prefix is not None:
+            cache = prefix.cache
             if cache.get_seq_length() > reused:
                 cache.crop(reused - cache.get_seq_length())  # negative: drop that many tokens
         else:
@@ -328,11 +336,15 @@ class QwenVLEngine:
         if temperature > 0 and seed is not None:
             generator = torch.Generator(device=self.device).manual_seed(seed)
         generated: list[int] = []
+        fed_generated = 0  # generated tokens whose keys/values are in the cache
         emitted = ""
         finish_reason = "length"
         first_token_seconds = 0.0
         length = input_ids.shape[1]
         for step in range(max_new_tokens):
+            if cancel is not None and cancel.is_set():
+                finish_reason = "cancelled"
+                break
             token = _next_token(outputs.logits[0, -1], temperature, top_p, generator)
             if step == 0:
                 first_token_seconds = time.perf_counter() - start
@@ -356,12 +368,14 @@ class QwenVLEngine:
                 past_key_values=cache,
                 use_cache=True,
             )
+            fed_generated = step + 1
         text = self.tokenizer.decode(generated, skip_special_tokens=True)
         for s in stop:
             text = text.split(s, 1)[0]
         if on_text is not None and len(text) > len(emitted) and text.startswith(emitted):
             on_text(text[len(emitted) :])
-        fed = torch.cat([input_ids[0], torch.tensor(generated[:-1], dtype=input_ids.dtype)])
+        new = torch.tensor(generated[:fed_generated], dtype=input_ids.dtype)
+        fed = torch.cat([input_ids[0], new])
         self._prefix = _CachedPrefix(fed, cache, spans) if self.reuse_kv else None
         _synchronize(self.device)
         return GenerationResult(
@@ -424,16 +438,18 @@ class QwenVLEngine:
             for i, (s, e) in enumerate(zip(starts, ends, strict=True))
         ]
 
-    def _reusable_prefix(self, ids: torch.Tensor, spans: list[tuple[int, int, Any]]) -> int:
+    def _reusable_prefix(
+        self, prefix: _CachedPrefix | None, ids: torch.Tensor, spans: list[tuple[int, int, Any]]
+    ) -> int:
         """How many leading prompt tokens the cached KV covers, images checked pixel for pixel."""
-        if not self.reuse_kv or self._prefix is None:
+        if not self.reuse_kv or prefix is None:
             return 0
-        cached = self._prefix.token_ids
+        cached = prefix.token_ids
         n = min(len(cached), len(ids) - 1)  # at least one token must be fed for logits
         mismatch = torch.nonzero(cached[:n] != ids[:n])
         if len(mismatch):
             n = int(mismatch[0])
-        old = {s: (e, px) for s, e, px in self._prefix.image_spans}
+        old = {s: (e, px) for s, e, px in prefix.image_spans}
         for start, end, pixels in spans:
             if start >= n:
                 break

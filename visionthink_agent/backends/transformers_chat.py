@@ -194,15 +194,29 @@ class ChatQwenVL(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         pieces: queue.Queue[tuple[str, Any]] = queue.Queue()
+        cancel = threading.Event()
+
+        def emit(text: str) -> None:
+            pieces.put(("text", text))
 
         def work() -> None:
             try:
-                result = self._run(messages, stop, lambda t: pieces.put(("text", t)), kwargs)
-                pieces.put(("done", result))
+                pieces.put(("done", self._run(messages, stop, emit, kwargs, cancel)))
             except BaseException as exc:  # re-raised in the caller's thread
                 pieces.put(("error", exc))
 
         threading.Thread(target=work, daemon=True, name="qwen-vl-generate").start()
+        try:
+            yield from self._drain(pieces, kwargs, run_manager)
+        finally:
+            cancel.set()  # the consumer stopped early: stop generating after this token
+
+    def _drain(
+        self,
+        pieces: queue.Queue[tuple[str, Any]],
+        kwargs: dict[str, Any],
+        run_manager: CallbackManagerForLLMRun | None,
+    ) -> Iterator[ChatGenerationChunk]:
         while True:
             kind, item = pieces.get()
             if kind == "error":
@@ -240,6 +254,7 @@ class ChatQwenVL(BaseChatModel):
         stop: list[str] | None,
         on_text: Callable[[str], Any] | None,
         kwargs: dict[str, Any],
+        cancel: threading.Event | None = None,
     ) -> Any:
         qwen_messages, images = to_qwen_messages(messages)
         return self.engine(kwargs.get("model")).generate(
@@ -252,6 +267,7 @@ class ChatQwenVL(BaseChatModel):
             tools=kwargs.get("tools"),
             seed=kwargs.get("seed", self.seed),
             on_text=on_text,
+            cancel=cancel,
         )
 
     def _message(self, result: Any, kwargs: dict[str, Any]) -> AIMessage:
