@@ -1,7 +1,8 @@
 """Judge throughput for one GRPO step: 8,192 calls (512 prompts × 16 rollouts), 50 ms a call.
 
-A scripted OpenAI-compatible judge (``tests/judge/judge_server.py``, aiohttp on uvloop, in its
-own process on loopback) answers every request after 50 ms. Measured in the same run:
+A scripted OpenAI-compatible judge (``tests/judge/judge_server.py --engine fast``: a bare
+asyncio protocol with the httptools parser on uvloop, in its own process on loopback) answers
+every request after 50 ms. Measured in the same run:
 
 * **LLMJudge** (``visionthink_agent.judge``: asyncio + its lean HTTP/1.1 client) at
   concurrency 64, 256 and 1024;
@@ -93,7 +94,7 @@ def workload(prompts: int, rollouts: int) -> list[Triple]:
 def judge_server(latency: float) -> Iterator[str]:
     """Start the scripted judge in its own process; yield its base URL."""
     proc = subprocess.Popen(
-        [sys.executable, str(SERVER), "--latency", str(latency), "--uvloop"],
+        [sys.executable, str(SERVER), "--latency", str(latency), "--uvloop", "--engine", "fast"],
         stdout=subprocess.PIPE,
         text=True,
     )

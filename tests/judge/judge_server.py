@@ -15,7 +15,9 @@ The request's ``model`` field picks the behaviour, so parallel tests never share
 
 ``GET /stats`` returns every request seen (model, temperature, messages); ``POST /reset`` clears
 them. Run as a script for a separate process: ``python tests/judge/judge_server.py --latency
-0.05`` prints ``PORT <n>`` once it listens.
+0.05`` prints ``PORT <n>`` once it listens. ``--engine fast`` serves only the ``echo`` behaviour
+from a bare ``asyncio.Protocol`` with the ``httptools`` parser on uvloop, several times cheaper
+per request than aiohttp: the judge benchmark uses it so that the server is not what it measures.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import socket
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 
@@ -184,20 +186,62 @@ def serve_in_thread(latency: float = 0.0) -> Iterator[tuple[str, ScriptedJudge]]
         loop.close()
 
 
+class _FastEcho(asyncio.Protocol):
+    """The ``echo`` judge, minimal: keep-alive HTTP/1.1, a reply ``latency`` after each request."""
+
+    def __init__(self, latency: float) -> None:
+        import httptools
+
+        self.latency = latency
+        self.parser = httptools.HttpRequestParser(self)
+        self.body = bytearray()
+        self.loop = asyncio.get_running_loop()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+
+    def data_received(self, data: bytes) -> None:
+        self.parser.feed_data(data)
+
+    def on_body(self, body: bytes) -> None:
+        self.body += body
+
+    def on_message_complete(self) -> None:
+        prompt = json.loads(self.body)["messages"][-1]["content"]
+        self.body.clear()
+        same = _field(prompt, "Ground Truth Answer") == _field(prompt, "Model Predicted Answer")
+        reply = _reply("echo", f"Score: {int(same)}").body
+        assert isinstance(reply, bytes)
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+        self.loop.call_later(self.latency, self._send, head % len(reply) + reply)
+
+    def _send(self, data: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+
 def main() -> None:
     """Serve in this process (for benchmarks): prints ``PORT <n>`` when listening."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--uvloop", action="store_true", help="serve on uvloop (faster)")
+    parser.add_argument("--engine", choices=["aiohttp", "fast"], default="aiohttp")
     args = parser.parse_args()
     port = args.port or _free_port()
     state = ScriptedJudge(args.latency, log_requests=False)
 
     async def serve() -> None:
-        runner = web.AppRunner(state.app(), access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port, backlog=4096).start()
+        if args.engine == "fast":
+            loop = asyncio.get_running_loop()
+            await loop.create_server(
+                lambda: _FastEcho(args.latency), "127.0.0.1", port, backlog=4096
+            )
+        else:
+            runner = web.AppRunner(state.app(), access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", port, backlog=4096).start()
         print(f"PORT {port}", flush=True)
         await asyncio.Event().wait()
 

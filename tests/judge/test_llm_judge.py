@@ -181,3 +181,13 @@ def test_one_judge_serves_event_loops_in_several_threads(server: Server) -> None
         batches = list(pool.map(judge.score_many_sync, items))
     assert [[r.score for r in batch] for batch in batches] == [[1] * 8] * 4
     assert judge.stats.calls == 32
+
+
+def test_works_on_uvloop(server: Server) -> None:
+    uvloop = pytest.importorskip("uvloop")
+
+    async def main() -> list[int | None]:
+        async with make(server[0], "wrong") as judge:
+            return [r.score for r in await judge.score_many([("Q", "a", "b"), ("Q", "a", "c")])]
+
+    assert uvloop.run(main()) == [0, 0]
