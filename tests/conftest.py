@@ -23,4 +23,6 @@ def encode(image: Image.Image, fmt: str, **options: object) -> bytes:
 def rgb_image() -> Image.Image:
     """A 640×480 image with structure (gradients), so resampling differences show."""
     img = Image.linear_gradient("L").resize((640, 480))
-    return Image.merge("RGB", (img, img.rotate(90, expand=False), img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)))
+    return Image.merge(
+        "RGB", (img, img.rotate(90, expand=False), img.transpose(Image.Transpose.FLIP_LEFT_RIGHT))
+    )
