@@ -32,7 +32,7 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeAlias
+from typing import Literal, TypeAlias
 
 from visionthink_agent.judge.base import Judge, JudgeError, JudgeResult
 from visionthink_agent.judge.cache import JudgeCache
@@ -42,7 +42,7 @@ from visionthink_agent.judge.http import (
     JsonPostClient,
     Response,
 )
-from visionthink_agent.judge.prompt import judge_messages, parse_score
+from visionthink_agent.judge.prompt import judge_request_body, parse_score
 
 __all__ = ["FailurePolicy", "JudgeStats", "LLMJudge"]
 
@@ -195,7 +195,11 @@ class LLMJudge(Judge):
             JudgeError: no verdict and ``failure_policy="raise"``.
         """
         self.stats.requests += 1
-        key = JudgeCache.key(self.model, question, ground_truth, prediction)
+        key = (
+            ""
+            if self.cache is None
+            else JudgeCache.key(self.model, question, ground_truth, prediction)
+        )
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
             self.stats.cache_hits += 1
             return JudgeResult(score=hit[0], status="ok", judge=self.name, raw=hit[1], cached=True)
@@ -254,7 +258,6 @@ class LLMJudge(Judge):
     async def _judge(
         self, session: _Session, key: str, question: str, ground_truth: str, prediction: str
     ) -> JudgeResult:
-        messages = judge_messages(question, ground_truth, prediction)
         error = "no attempt made"
         attempts = 0
         for attempt in range(self.max_retries + 1):
@@ -264,7 +267,15 @@ class LLMJudge(Judge):
             attempts += 1
             retry_after: float | None = None
             try:
-                reply = await self._request(session, messages, temperature)
+                body = judge_request_body(
+                    self.model,
+                    question,
+                    ground_truth,
+                    prediction,
+                    temperature=temperature,
+                    max_tokens=self.max_tokens,
+                )
+                reply = await self._request(session, body)
             except _RetryableError as exc:
                 error, retry_after = str(exc), exc.retry_after
             except JudgeError as exc:  # not worth retrying (e.g. 400, 401, 404)
@@ -283,17 +294,11 @@ class LLMJudge(Judge):
                 await asyncio.sleep(self._delay(attempt, retry_after))
         return self._fail(error, attempts)
 
-    async def _request(
-        self, session: _Session, messages: list[dict[str, str]], temperature: float
-    ) -> str:
-        body: dict[str, Any] = {"model": self.model, "messages": messages}
-        body["temperature"] = temperature
-        if self.max_tokens is not None:
-            body["max_tokens"] = self.max_tokens
+    async def _request(self, session: _Session, body: bytes) -> str:
         slot = await session.slots.get()
         try:
             self.stats.calls += 1
-            response = await session.client.post(slot, json.dumps(body).encode())
+            response = await session.client.post(slot, body)
         except HTTPTimeoutError as exc:
             raise _RetryableError(f"timed out after {self.timeout} s: {exc}") from exc
         except HTTPTransportError as exc:

@@ -15,11 +15,12 @@ Example:
 
 from __future__ import annotations
 
+import json
 import re
 
 from visionthink_agent.protocol import JUDGE_QUERY_TEMPLATE, JUDGE_SYSTEM_PROMPT
 
-__all__ = ["judge_messages", "parse_score"]
+__all__ = ["judge_messages", "judge_request_body", "parse_score"]
 
 _SCORE = re.compile(
     r"\bscore\s*\**\s*[:=]\s*\**\s*([01])(?!\d|\.\d)(?!\s*(?:or|/)\s*[01])", re.IGNORECASE
@@ -51,6 +52,51 @@ def judge_messages(question: str, ground_truth: str, prediction: str) -> list[di
         {"role": "system", "content": JUDGE_SYSTEM_PROMPT},
         {"role": "user", "content": query},
     ]
+
+
+def _json_chars(text: str) -> str:
+    return json.dumps(text)[1:-1]  # JSON escaping is per character, so pieces concatenate
+
+
+# The query template split at its slots: [text, slot name, text, slot name, ...], texts escaped.
+_QUERY_PIECES = [
+    _json_chars(piece) if i % 2 == 0 else piece
+    for i, piece in enumerate(_SLOT.split(JUDGE_QUERY_TEMPLATE))
+]
+_SYSTEM_MESSAGE = json.dumps({"role": "system", "content": JUDGE_SYSTEM_PROMPT})
+
+
+def judge_request_body(
+    model: str,
+    question: str,
+    ground_truth: str,
+    prediction: str,
+    *,
+    temperature: float,
+    max_tokens: int | None = None,
+) -> bytes:
+    """The JSON chat-completions request for one judgement, ready to send.
+
+    The same document as ``json.dumps({"model": ..., "messages": judge_messages(...),
+    "temperature": ...})``, but only the three answers are encoded per call: the prompt text
+    around them is encoded once (a judge sends thousands of these per training step).
+
+    Example:
+        >>> body = json.loads(judge_request_body("gpt-4o", "Q {x}?", "4", "four", temperature=0.2))
+        >>> body["messages"] == judge_messages("Q {x}?", "4", "four"), body["temperature"]
+        (True, 0.2)
+    """
+    values = {"question": question, "ground_truth": ground_truth, "prediction": prediction}
+    content = "".join(
+        _json_chars(values[piece]) if i % 2 else piece for i, piece in enumerate(_QUERY_PIECES)
+    )
+    body = (
+        f'{{"model": {json.dumps(model)}, "messages": [{_SYSTEM_MESSAGE}, '
+        f'{{"role": "user", "content": "{content}"}}], "temperature": {float(temperature)!r}'
+    )
+    if max_tokens is not None:
+        body += f', "max_tokens": {int(max_tokens)}'
+    return (body + "}").encode("ascii")
 
 
 def parse_score(reply: str) -> int | None:
