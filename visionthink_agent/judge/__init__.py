@@ -2,8 +2,9 @@
 
 All share one interface, ``await judge.score(question, ground_truth, prediction)`` returning a
 :class:`JudgeResult` (score 1 / 0 / None and a status), plus ``score_many`` and the sync
-wrappers ``score_sync`` / ``score_many_sync``. Only ``httpx`` is needed (and ``math-verify`` for
-:class:`MathJudge`).
+wrappers ``score_sync`` / ``score_many_sync``. Only the standard library is needed for the LLM
+judge (its HTTP client is :mod:`visionthink_agent.judge.http`), and ``math-verify`` for
+:class:`MathJudge`.
 
 Example:
     >>> from visionthink_agent.judge import CompositeJudge, LLMJudge
@@ -17,7 +18,7 @@ from visionthink_agent.judge.base import Judge, JudgeError, JudgeResult, JudgeSt
 from visionthink_agent.judge.cache import JudgeCache
 from visionthink_agent.judge.composite import CompositeJudge, default_rules
 from visionthink_agent.judge.llm import FailurePolicy, JudgeStats, LLMJudge
-from visionthink_agent.judge.prompt import judge_messages, parse_score
+from visionthink_agent.judge.prompt import judge_messages, judge_request_body, parse_score
 from visionthink_agent.judge.rules import (
     ChoiceJudge,
     ExactMatchJudge,
@@ -42,6 +43,7 @@ __all__ = [
     "NumericJudge",
     "default_rules",
     "judge_messages",
+    "judge_request_body",
     "normalize_answer",
     "parse_score",
 ]
