@@ -87,6 +87,8 @@ class Judge(ABC):
     """
 
     name: str = "judge"
+    batch_workers: int | None = None
+    """How many judgements :meth:`score_many` runs at once (None: all of them)."""
 
     @abstractmethod
     async def score(self, question: str, ground_truth: str, prediction: str) -> JudgeResult:
@@ -95,26 +97,36 @@ class Judge(ABC):
     async def score_many(self, items: Iterable[JudgeTriple]) -> list[JudgeResult]:
         """Judge many ``(question, ground_truth, prediction)`` concurrently, results in order.
 
-        The first :class:`JudgeError` (policy ``raise``) cancels the calls still running and
-        propagates.
+        At most :attr:`batch_workers` run at once (a judge with a connection limit sets it, so a
+        big batch does not start thousands of waiting tasks). The first :class:`JudgeError`
+        (policy ``raise``) cancels the calls still running and propagates.
 
         Example:
             >>> from visionthink_agent.judge import ExactMatchJudge
             >>> asyncio.run(ExactMatchJudge().score_many([("Q", "a", "A")]))[0].score
             1
         """
-        tasks = [asyncio.ensure_future(self.score(q, gt, pred)) for q, gt, pred in items]
-        if not tasks:
+        todo = list(enumerate(items))
+        if not todo:
             return []
+        results: list[JudgeResult | None] = [None] * len(todo)
+        queue = iter(todo)  # shared by the workers: each item is taken once
+
+        async def worker() -> None:
+            for index, (question, ground_truth, prediction) in queue:
+                results[index] = await self.score(question, ground_truth, prediction)
+
+        workers = min(len(todo), self.batch_workers or len(todo))
+        tasks = [asyncio.ensure_future(worker()) for _ in range(workers)]
         done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         for task in pending:
             task.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
-        for task in tasks:
-            if task in done and task.exception() is not None:
+        for task in done:
+            if task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
-        return [task.result() for task in tasks]
+        return [result for result in results if result is not None]
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release network resources (a no-op for rule judges).

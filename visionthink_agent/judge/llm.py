@@ -163,6 +163,7 @@ class LLMJudge(Judge):
         self.model = model
         self.name = f"llm:{model}"
         self.concurrency = concurrency
+        self.batch_workers = concurrency
         self.timeout = timeout
         self.max_retries = max_retries
         self.temperatures = tuple(float(t) for t in temperatures)
