@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import socket
+import ssl
+import subprocess
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 
@@ -155,3 +159,38 @@ async def test_nothing_listening() -> None:
 def test_bad_url() -> None:
     with pytest.raises(ValueError, match="url must be http"):
         JsonPostClient("ftp://host/x", slots=1, timeout=1)
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+async def test_https_with_a_trusted_self_signed_certificate(tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(PLAIN)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=server_tls)
+    port = server.sockets[0].getsockname()[1]
+    trusted = ssl.create_default_context(cafile=str(cert))
+    client = JsonPostClient(
+        f"https://localhost:{port}/v1/chat/completions", slots=1, timeout=5, ssl_context=trusted
+    )
+    try:
+        assert (await client.post(0, b"{}")).body == OK
+        untrusting = JsonPostClient(f"https://localhost:{port}/x", slots=1, timeout=5)
+        with pytest.raises(HTTPTransportError, match="CERTIFICATE_VERIFY_FAILED"):
+            await untrusting.post(0, b"{}")
+    finally:
+        client.close()
+        server.close()
+        await server.wait_closed()
