@@ -4,7 +4,8 @@ A training step sends thousands of small judge requests at once; on a small mach
 CPU time per request, not the network, limits throughput. ``httpx`` spends about 1 ms of CPU on
 each (anyio, h11, a pool that scans every connection, headers and body in two ``send`` calls);
 this client writes each request with one ``send`` and parses the response in place, about 5×
-the throughput at concurrency 256 (``benchmarks/bench_judge.py``). It does only what an OpenAI-compatible endpoint needs:
+the throughput at concurrency 256 (``benchmarks/bench_judge.py``). It does only what an
+OpenAI-compatible endpoint needs:
 ``POST`` with ``Content-Length``, responses with ``Content-Length`` or chunked bodies,
 keep-alive, TLS for ``https://``. It does not follow redirects or use HTTP proxies.
 
