@@ -26,7 +26,6 @@ from langchain.agents.middleware import (
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
-from typing_extensions import NotRequired
 
 from visionthink_agent import protocol
 from visionthink_agent.graph.agent import NATIVE_SYSTEM_PROMPT, Mode, normalise_new_messages
@@ -39,21 +38,14 @@ from visionthink_agent.graph.results import (
     token_account_event,
     turn_limit_replies,
 )
-from visionthink_agent.graph.state import Status, TokenUsage
+from visionthink_agent.graph.state import VisionThinkResult
 from visionthink_agent.graph.turns import parse_model_turn, turn_calls
 
 __all__ = ["VisionThinkAgentState", "VisionThinkMiddleware"]
 
 
-class VisionThinkAgentState(AgentState[Any]):
+class VisionThinkAgentState(AgentState[Any], VisionThinkResult):
     """``create_agent`` state plus the VisionThink result keys (see ``graph.state``)."""
-
-    answer: NotRequired[str | None]
-    resized: NotRequired[bool]
-    status: NotRequired[Status | None]
-    visual_tokens: NotRequired[dict[str, Any] | None]
-    usage: NotRequired[TokenUsage]
-    model_turns: NotRequired[int]
 
 
 class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):

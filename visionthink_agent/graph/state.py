@@ -53,6 +53,7 @@ __all__ = [
     "TokenUsage",
     "VisionThinkInput",
     "VisionThinkOutput",
+    "VisionThinkResult",
     "VisionThinkState",
 ]
 
@@ -82,16 +83,24 @@ class VisionThinkInput(TypedDict):
     messages: Annotated[list[AnyMessage], add_messages]
 
 
-class VisionThinkOutput(TypedDict):
-    """The graph's result (see the module docstring for each key)."""
+class VisionThinkResult(TypedDict):
+    """The result keys of one question (see the module docstring), without ``messages``.
 
-    messages: Annotated[list[AnyMessage], add_messages]
+    Shared by the agent graph's output and the ``create_agent`` middleware's state.
+    """
+
     answer: NotRequired[str | None]
     resized: NotRequired[bool]
     status: NotRequired[Status | None]
     visual_tokens: NotRequired[dict[str, Any] | None]
     usage: NotRequired[TokenUsage]
     model_turns: NotRequired[int]
+
+
+class VisionThinkOutput(VisionThinkResult):
+    """The graph's result: the conversation and the latest question's result keys."""
+
+    messages: Annotated[list[AnyMessage], add_messages]
 
 
 class VisionThinkState(VisionThinkOutput):
