@@ -93,11 +93,13 @@ QWEN25_VL_7B = {
 }
 
 
-def build_engine(model: str, device: str, tiny_dir: Path, *, lower_right: bool) -> QwenVLEngine:
+def build_engine(
+    model: str, device: str, tiny_dir: Path, *, lower_right: bool, grouped: bool | None
+) -> QwenVLEngine:
     """The engine under test: the tiny checkpoint, or random Qwen2.5-VL-7B built on device."""
     tiny = write_tiny_checkpoint(tiny_dir)
     if model == "tiny":
-        engine = QwenVLEngine.load(tiny, device=device)
+        engine = QwenVLEngine.load(tiny, device=device, grouped_window_attention=grouped)
         if not lower_right:
             engine.model.set_attn_implementation("sdpa")
         return engine
@@ -112,7 +114,9 @@ def build_engine(model: str, device: str, tiny_dir: Path, *, lower_right: bool) 
     with torch.device(device):
         net = Model._from_config(config, dtype=torch.bfloat16)
     net.generation_config = GenerationConfig(eos_token_id=ids.get("eos_token_id"))
-    return QwenVLEngine(net, processor, lower_right_attention=lower_right)
+    return QwenVLEngine(
+        net, processor, lower_right_attention=lower_right, grouped_window_attention=grouped
+    )
 
 
 def synthetic_image(megapixels: float) -> Image.Image:
@@ -211,7 +215,7 @@ def bench_size(engine: QwenVLEngine, megapixels: float, repeats: int) -> dict[st
 def render(results: dict[str, Any], console: Console) -> None:
     table = Table(
         title=f"In-process prefill, {results['model']} on {results['device_name']} "
-        f"({results['attention']})"
+        f"({results['attention']}, vision: {results['vision_attention']})"
     )
     for column in (
         "MP",
@@ -259,13 +263,24 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="keep transformers' sdpa (dense mask for a reused-prefix prefill) for comparison",
     )
+    parser.add_argument(
+        "--stock-vision-attention",
+        action="store_true",
+        help="keep transformers' one-SDPA-call-per-window vision attention for comparison",
+    )
     args = parser.parse_args(argv)
     device = resolve_device(args.device)
     model = args.model or ("qwen2.5-vl-7b-random" if device == "cuda" else "tiny")
     console = Console(width=120)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        engine = build_engine(model, device, Path(tmp) / "tiny", lower_right=not args.stock_sdpa)
+        engine = build_engine(
+            model,
+            device,
+            Path(tmp) / "tiny",
+            lower_right=not args.stock_sdpa,
+            grouped=False if args.stock_vision_attention else None,
+        )
         sizes = [float(s) for s in args.sizes.split(",")]
         rows = []
         with Progress(console=console, transient=True) as progress:
@@ -281,6 +296,9 @@ def main(argv: list[str] | None = None) -> int:
         else platform.processor() or platform.machine(),
         "dtype": str(engine.model.dtype),
         "attention": engine.model.config._attn_implementation,
+        "vision_attention": "grouped windows"
+        if engine.grouped_window_attention
+        else "one sdpa call per window",
         "torch": torch.__version__,
         "transformers": __import__("transformers").__version__,
         "repeats": args.repeats,

@@ -16,9 +16,6 @@ processor and generates one conversation at a time with a hand-written decode lo
 Example:
     >>> import tempfile
     >>> from PIL import Image
-
-from visionthink_agent.backends.lower_right_attention import register_lower_right_attention
-from visionthink_agent.protocol import ImageSlot, Part
     >>> from visionthink_agent.backends.tiny import write_tiny_checkpoint
     >>> engine = QwenVLEngine.load(write_tiny_checkpoint(tempfile.mkdtemp() + "/t"))
     >>> content = [{"type": "image"}, {"type": "text", "text": "Hi"}]
@@ -42,6 +39,7 @@ from typing import Any
 import torch
 from PIL import Image
 
+from visionthink_agent.backends.grouped_window_attention import enable_grouped_window_attention
 from visionthink_agent.backends.lower_right_attention import register_lower_right_attention
 from visionthink_agent.protocol import ImageSlot, Part
 
@@ -157,6 +155,10 @@ class QwenVLEngine:
         lower_right_attention: switch a ``sdpa`` model to
             :mod:`~visionthink_agent.backends.lower_right_attention` (same results, no dense
             mask when a suffix is prefilled after a cached prefix).
+        grouped_window_attention: run the vision tower's window attention as one SDPA call per
+            window length (:mod:`~visionthink_agent.backends.grouped_window_attention`; same
+            results, a few calls per layer instead of one per window). ``None`` (default): on
+            when the model is on CUDA.
 
     Example:
         >>> QwenVLEngine.load.__doc__.splitlines()[0]
@@ -170,12 +172,18 @@ class QwenVLEngine:
         *,
         reuse_kv: bool = True,
         lower_right_attention: bool = True,
+        grouped_window_attention: bool | None = None,
     ) -> None:
         self.model = model.eval()
         sdpa = getattr(model.config, "_attn_implementation", None) == "sdpa"
         if lower_right_attention and sdpa:
             # Same maths; a reused-prefix prefill then runs without a dense q × kv mask.
             model.set_attn_implementation(register_lower_right_attention())
+        if grouped_window_attention is None:
+            grouped_window_attention = self.device.type == "cuda"
+        self.grouped_window_attention = (
+            enable_grouped_window_attention(model) > 0 if grouped_window_attention else False
+        )
         self.processor = processor
         self.tokenizer = processor.tokenizer
         self.reuse_kv = reuse_kv
@@ -198,6 +206,7 @@ class QwenVLEngine:
         dtype: str | torch.dtype | None = "auto",
         reuse_kv: bool = True,
         attn_implementation: str | None = None,
+        grouped_window_attention: bool | None = None,
     ) -> QwenVLEngine:
         """Load a checkpoint by Hugging Face id or local path, offline-first.
 
@@ -223,7 +232,12 @@ class QwenVLEngine:
             )
         except (OSError, ValueError) as exc:
             raise ModelLoadError(_load_error_message(str(model), exc)) from exc
-        return cls(loaded, processor, reuse_kv=reuse_kv)
+        return cls(
+            loaded,
+            processor,
+            reuse_kv=reuse_kv,
+            grouped_window_attention=grouped_window_attention,
+        )
 
     @property
     def device(self) -> torch.device:
