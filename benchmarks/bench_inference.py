@@ -45,6 +45,10 @@ from rich.progress import Progress
 from rich.table import Table
 
 from visionthink_agent import protocol
+from visionthink_agent.backends.grouped_window_attention import (
+    disable_grouped_window_attention,
+    enable_grouped_window_attention,
+)
 from visionthink_agent.backends.qwen_engine import QwenVLEngine, qwen_content, resolve_device
 from visionthink_agent.backends.tiny import write_tiny_checkpoint
 from visionthink_agent.images import load_image, visual_tokens
@@ -58,7 +62,7 @@ RESIZE_CALL = (
 PATHS = ("full_res", "first_look", "resize", "resize_reuse")
 
 # Qwen2.5-VL-7B-Instruct's architecture (config.json of the released checkpoint).
-QWEN25_VL_7B = {
+QWEN25_VL_7B: dict[str, Any] = {
     "vision_config": {
         "depth": 32,
         "hidden_size": 1280,
@@ -185,6 +189,29 @@ def resize_path(
     }
 
 
+def vision_difference(engine: QwenVLEngine, image: Image.Image) -> dict[str, Any]:
+    """Vision-tower features with grouped window attention against the per-window loop."""
+    pixels = engine.processor.image_processor(images=[image], return_tensors="pt")
+    values = pixels["pixel_values"].to(engine.device, engine.model.dtype)
+    grid = pixels["image_grid_thw"].to(engine.device)
+    visual = engine.model.model.visual
+
+    def features() -> torch.Tensor:
+        with torch.no_grad():
+            out = visual(values, grid_thw=grid)
+        return getattr(out, "pooler_output", out).float()
+
+    grouped = features()
+    disable_grouped_window_attention(engine.model)
+    stock = features()
+    enable_grouped_window_attention(engine.model)
+    return {
+        "size": list(image.size),
+        "max_abs_diff": float((grouped - stock).abs().max()),
+        "max_abs_stock": float(stock.abs().max()),
+    }
+
+
 def bench_size(engine: QwenVLEngine, megapixels: float, repeats: int) -> dict[str, Any]:
     """Every path on one image size: the median of ``repeats`` runs after one warm-up."""
     source = load_image(synthetic_image(megapixels))
@@ -282,6 +309,9 @@ def main(argv: list[str] | None = None) -> int:
             grouped=False if args.stock_vision_attention else None,
         )
         sizes = [float(s) for s in args.sizes.split(",")]
+        check = None
+        if engine.grouped_window_attention:  # odd size: windows of several lengths
+            check = vision_difference(engine, synthetic_image(min(sizes)).resize((999, 751)))
         rows = []
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("benchmarking", total=len(sizes))
@@ -302,9 +332,15 @@ def main(argv: list[str] | None = None) -> int:
         "torch": torch.__version__,
         "transformers": __import__("transformers").__version__,
         "repeats": args.repeats,
+        "vision_grouped_vs_stock": check,
         "sizes": rows,
     }
     render(results, console)
+    if check:
+        console.print(
+            f"vision tower, grouped vs per-window loop at {check['size']}: max |diff| "
+            f"{check['max_abs_diff']:.3g} (max |feature| {check['max_abs_stock']:.3g})"
+        )
     suffix = "gpu" if device == "cuda" else "cpu"
     out = args.out or RESULTS / f"bench_inference_{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
