@@ -45,6 +45,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from visionthink_agent import protocol
+from visionthink_agent.backends.aligned_vision_mlp import align_vision_mlp, unalign_vision_mlp
 from visionthink_agent.backends.grouped_window_attention import (
     disable_grouped_window_attention,
     enable_grouped_window_attention,
@@ -98,12 +99,20 @@ QWEN25_VL_7B: dict[str, Any] = {
 
 
 def build_engine(
-    model: str, device: str, tiny_dir: Path, *, lower_right: bool, grouped: bool | None
+    model: str,
+    device: str,
+    tiny_dir: Path,
+    *,
+    lower_right: bool,
+    grouped: bool | None,
+    aligned: bool | None = None,
 ) -> QwenVLEngine:
     """The engine under test: the tiny checkpoint, or random Qwen2.5-VL-7B built on device."""
     tiny = write_tiny_checkpoint(tiny_dir)
     if model == "tiny":
-        engine = QwenVLEngine.load(tiny, device=device, grouped_window_attention=grouped)
+        engine = QwenVLEngine.load(
+            tiny, device=device, grouped_window_attention=grouped, aligned_vision_mlp=aligned
+        )
         if not lower_right:
             engine.model.set_attn_implementation("sdpa")
         return engine
@@ -119,7 +128,11 @@ def build_engine(
         net = Model._from_config(config, dtype=torch.bfloat16)
     net.generation_config = GenerationConfig(eos_token_id=ids.get("eos_token_id"))
     return QwenVLEngine(
-        net, processor, lower_right_attention=lower_right, grouped_window_attention=grouped
+        net,
+        processor,
+        lower_right_attention=lower_right,
+        grouped_window_attention=grouped,
+        aligned_vision_mlp=aligned,
     )
 
 
@@ -143,12 +156,21 @@ def conversation(resized: bool) -> list[dict[str, Any]]:
     return messages
 
 
-def measure(engine: QwenVLEngine, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """Run one path, returning its timings and the peak GPU memory during it."""
+def measure(
+    engine: QwenVLEngine, run: Callable[[], dict[str, Any]], *, empty_cache: bool = False
+) -> dict[str, Any]:
+    """Run one path, returning its timings and the peak GPU memory during it.
+
+    The peak is ``max_memory_allocated`` (tensors), which does not depend on the allocator's
+    cache. ``empty_cache`` hands the cached blocks back to the driver first, so the call pays
+    for fresh ``cudaMalloc``s, as a server never does between requests (the earlier runs'
+    behaviour, kept for comparison).
+    """
     engine.reset()
     cuda = engine.device.type == "cuda"
     if cuda:
-        torch.cuda.empty_cache()
+        if empty_cache:
+            torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(engine.device)
     result = run()
     if cuda:
@@ -189,8 +211,10 @@ def resize_path(
     }
 
 
-def vision_difference(engine: QwenVLEngine, image: Image.Image) -> dict[str, Any]:
-    """Vision-tower features with grouped window attention against the per-window loop."""
+def vision_difference(
+    engine: QwenVLEngine, image: Image.Image, undo: Callable[[Any], int], redo: Callable[[Any], int]
+) -> dict[str, Any]:
+    """Vision-tower features with one of our changes (``redo``) against without it (``undo``)."""
     pixels = engine.processor.image_processor(images=[image], return_tensors="pt")
     values = pixels["pixel_values"].to(engine.device, engine.model.dtype)
     grid = pixels["image_grid_thw"].to(engine.device)
@@ -201,18 +225,20 @@ def vision_difference(engine: QwenVLEngine, image: Image.Image) -> dict[str, Any
             out = visual(values, grid_thw=grid)
         return getattr(out, "pooler_output", out).float()
 
-    grouped = features()
-    disable_grouped_window_attention(engine.model)
+    changed = features()
+    undo(engine.model)
     stock = features()
-    enable_grouped_window_attention(engine.model)
+    redo(engine.model)
     return {
         "size": list(image.size),
-        "max_abs_diff": float((grouped - stock).abs().max()),
+        "max_abs_diff": float((changed - stock).abs().max()),
         "max_abs_stock": float(stock.abs().max()),
     }
 
 
-def bench_size(engine: QwenVLEngine, megapixels: float, repeats: int) -> dict[str, Any]:
+def bench_size(
+    engine: QwenVLEngine, megapixels: float, repeats: int, *, empty_cache: bool = False
+) -> dict[str, Any]:
     """Every path on one image size: the median of ``repeats`` runs after one warm-up."""
     source = load_image(synthetic_image(megapixels))
     full, small = source.high_res(), source.first_look()
@@ -225,8 +251,8 @@ def bench_size(engine: QwenVLEngine, megapixels: float, repeats: int) -> dict[st
     out: dict[str, Any] = {"megapixels": megapixels, "size": list(source.size)}
     out["visual_tokens_full"] = visual_tokens(*source.size)
     for name, run in runs.items():
-        measure(engine, run)  # warm-up
-        samples = [measure(engine, run) for _ in range(repeats)]
+        measure(engine, run, empty_cache=empty_cache)  # warm-up
+        samples = [measure(engine, run, empty_cache=empty_cache) for _ in range(repeats)]
         merged = dict(samples[-1])
         for key in ("preprocess_s", "prefill_s", "ttft_s", "second_turn_prefill_s"):
             if key in merged:
@@ -295,6 +321,16 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="keep transformers' one-SDPA-call-per-window vision attention for comparison",
     )
+    parser.add_argument(
+        "--stock-vision-mlp",
+        action="store_true",
+        help="keep the vision MLP width of 3420 (not zero-padded to 3456) for comparison",
+    )
+    parser.add_argument(
+        "--empty-cache",
+        action="store_true",
+        help="empty the CUDA allocator cache before every call (earlier runs; adds cudaMalloc)",
+    )
     args = parser.parse_args(argv)
     device = resolve_device(args.device)
     model = args.model or ("qwen2.5-vl-7b-random" if device == "cuda" else "tiny")
@@ -307,16 +343,24 @@ def main(argv: list[str] | None = None) -> int:
             Path(tmp) / "tiny",
             lower_right=not args.stock_sdpa,
             grouped=False if args.stock_vision_attention else None,
+            aligned=False if args.stock_vision_mlp else None,
         )
         sizes = [float(s) for s in args.sizes.split(",")]
-        check = None
-        if engine.grouped_window_attention:  # odd size: windows of several lengths
-            check = vision_difference(engine, synthetic_image(min(sizes)).resize((999, 751)))
+        odd = synthetic_image(min(sizes)).resize((999, 751))  # windows of several lengths
+        checks = {}
+        if engine.grouped_window_attention:
+            checks["vision_grouped_vs_stock"] = vision_difference(
+                engine, odd, disable_grouped_window_attention, enable_grouped_window_attention
+            )
+        if engine.aligned_vision_mlp:
+            checks["vision_mlp_padded_vs_stock"] = vision_difference(
+                engine, odd, unalign_vision_mlp, align_vision_mlp
+            )
         rows = []
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("benchmarking", total=len(sizes))
             for mp in sizes:
-                rows.append(bench_size(engine, mp, args.repeats))
+                rows.append(bench_size(engine, mp, args.repeats, empty_cache=args.empty_cache))
                 progress.advance(task)
     results = {
         "model": model,
@@ -329,16 +373,18 @@ def main(argv: list[str] | None = None) -> int:
         "vision_attention": "grouped windows"
         if engine.grouped_window_attention
         else "one sdpa call per window",
+        "vision_mlp_padded": engine.aligned_vision_mlp,
         "torch": torch.__version__,
         "transformers": __import__("transformers").__version__,
         "repeats": args.repeats,
-        "vision_grouped_vs_stock": check,
+        "empty_cache_between_calls": args.empty_cache,
+        **checks,
         "sizes": rows,
     }
     render(results, console)
-    if check:
+    for name, check in checks.items():
         console.print(
-            f"vision tower, grouped vs per-window loop at {check['size']}: max |diff| "
+            f"{name} at {check['size']}: max |diff| "
             f"{check['max_abs_diff']:.3g} (max |feature| {check['max_abs_stock']:.3g})"
         )
     suffix = "gpu" if device == "cuda" else "cpu"

@@ -39,6 +39,7 @@ from typing import Any
 import torch
 from PIL import Image
 
+from visionthink_agent.backends.aligned_vision_mlp import align_vision_mlp
 from visionthink_agent.backends.grouped_window_attention import enable_grouped_window_attention
 from visionthink_agent.backends.lower_right_attention import register_lower_right_attention
 from visionthink_agent.protocol import ImageSlot, Part
@@ -159,6 +160,10 @@ class QwenVLEngine:
             window length (:mod:`~visionthink_agent.backends.grouped_window_attention`; same
             results, a few calls per layer instead of one per window). ``None`` (default): on
             when the model is on CUDA.
+        aligned_vision_mlp: zero-pad the vision MLPs' width to a multiple of 64
+            (:mod:`~visionthink_agent.backends.aligned_vision_mlp`; same function, GEMMs on
+            the fast GPU kernels; this model instance's vision MLP weights change shape).
+            ``None`` (default): on when the model is on CUDA.
 
     Example:
         >>> QwenVLEngine.load.__doc__.splitlines()[0]
@@ -173,6 +178,7 @@ class QwenVLEngine:
         reuse_kv: bool = True,
         lower_right_attention: bool = True,
         grouped_window_attention: bool | None = None,
+        aligned_vision_mlp: bool | None = None,
     ) -> None:
         self.model = model.eval()
         sdpa = getattr(model.config, "_attn_implementation", None) == "sdpa"
@@ -184,6 +190,9 @@ class QwenVLEngine:
         self.grouped_window_attention = (
             enable_grouped_window_attention(model) > 0 if grouped_window_attention else False
         )
+        if aligned_vision_mlp is None:
+            aligned_vision_mlp = self.device.type == "cuda"
+        self.aligned_vision_mlp = align_vision_mlp(model) > 0 if aligned_vision_mlp else False
         self.processor = processor
         self.tokenizer = processor.tokenizer
         self.reuse_kv = reuse_kv
@@ -207,6 +216,7 @@ class QwenVLEngine:
         reuse_kv: bool = True,
         attn_implementation: str | None = None,
         grouped_window_attention: bool | None = None,
+        aligned_vision_mlp: bool | None = None,
     ) -> QwenVLEngine:
         """Load a checkpoint by Hugging Face id or local path, offline-first.
 
@@ -237,6 +247,7 @@ class QwenVLEngine:
             processor,
             reuse_kv=reuse_kv,
             grouped_window_attention=grouped_window_attention,
+            aligned_vision_mlp=aligned_vision_mlp,
         )
 
     @property
