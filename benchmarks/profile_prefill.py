@@ -40,6 +40,7 @@ from typing import Any
 from bench_inference import build_engine, conversation, synthetic_image
 from rich.console import Console
 from rich.table import Table
+from torch.autograd import DeviceType
 from torch.profiler import ProfilerActivity, profile, record_function
 
 from visionthink_agent.backends.qwen_engine import QwenVLEngine, resolve_device
@@ -98,7 +99,8 @@ def phase_table(prof: Any, wall_s: float) -> Table:
     table = Table(title=f"phases of one call ({wall_s * 1e3:.1f} ms wall)")
     for column in ("phase", "calls", "CPU ms", "device ms", "launches", "scalar reads"):
         table.add_column(column, justify="right")
-    events = {e.key: e for e in prof.key_averages()}
+    # On CUDA a marker also appears as a GPU annotation under the same key: take the CPU range.
+    events = {e.key: e for e in prof.key_averages() if e.device_type == DeviceType.CPU}
     inside = _counts_inside_phases(prof)
     for name in PHASES:
         event = events.get(name)
@@ -147,7 +149,8 @@ def launch_summary(prof: Any) -> str:
     launches = sum(e.count for e in averages if "LaunchKernel" in e.key)
     syncs = sum(e.count for e in averages if "Synchronize" in e.key or e.key == "aten::item")
     copies = sum(e.count for e in averages if e.key in ("aten::_local_scalar_dense",))
-    busy = sum(_self_device(e) for e in averages if e.key not in PHASES) / 1e3
+    kernels = (e for e in averages if e.device_type != DeviceType.CPU and e.key not in PHASES)
+    busy = sum(_self_device(e) for e in kernels) / 1e3
     return (
         f"kernel launches {launches}, sync-type calls {syncs}, "
         f"device->host scalar reads {copies}, device busy {busy:.1f} ms"
