@@ -3,29 +3,21 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from langchain_core.messages import HumanMessage
 from PIL import Image
 
+from tests.loopback import free_port, wait_until_healthy
 from visionthink_agent.backends.openai_compatible import create_openai_compatible_model
 from visionthink_agent.graph.agent import create_visionthink_agent
 from visionthink_agent.images import encode_image, load_image
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -42,17 +34,14 @@ def server(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(f"transformers serve exited: {process.stderr.read()[-2000:]}")  # type: ignore[union-attr]
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("transformers serve did not come up within 90 s")
+        wait_until_healthy(
+            f"{base}/health",
+            process,
+            name="transformers serve",
+            timeout=90,
+            log=lambda: process.stderr.read()[-2000:] if process.poll() is not None else "",  # type: ignore[union-attr]
+            poll=0.5,
+        )
         yield f"{base}/v1"
     finally:
         process.terminate()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pytest
 
 from tests.evaluation.fakes import OracleVisionModel
 from tests.examples.conftest import QUESTION
+from tests.loopback import free_port
 from visionthink_agent.images import visual_tokens
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "examples" / "chatbot_screenshot.png"
@@ -60,18 +60,12 @@ def launched_app(oracle: OracleVisionModel) -> Iterator[str]:
 
     app = create_app(oracle)
     app.queue().launch(
-        server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True
+        server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True
     )
     try:
         yield app.local_url.rstrip("/")
     finally:
         app.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.mark.slow

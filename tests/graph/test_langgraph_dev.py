@@ -5,30 +5,22 @@ from __future__ import annotations
 import base64
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from langgraph_sdk import get_sync_client
 
 from tests.graph.conftest import ANSWER, RESIZE_CALL
 from tests.graph.openai_server import ScriptedOpenAIServer, scripted_openai_server
+from tests.loopback import free_port, wait_until_healthy
 from visionthink_agent.graph import TOKEN_ACCOUNT_EVENT
 from visionthink_agent.images import load_image
 
 GRAPHS = Path(__file__).resolve().parents[2] / "graphs"
 LANGGRAPH = Path(sys.executable).with_name("langgraph")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -55,19 +47,13 @@ def dev_server(model_server: ScriptedOpenAIServer, tmp_path: Path) -> Iterator[s
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(f"langgraph dev exited: {(tmp_path / 'langgraph-dev.log').read_text()}")
-            try:
-                if httpx.get(f"{url}/ok", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            pytest.fail(
-                f"langgraph dev did not start: {(tmp_path / 'langgraph-dev.log').read_text()}"
-            )
+        wait_until_healthy(
+            f"{url}/ok",
+            process,
+            name="langgraph dev",
+            timeout=60,
+            log=lambda: (tmp_path / "langgraph-dev.log").read_text(),
+        )
         yield url
     finally:
         os.killpg(process.pid, signal.SIGTERM)

@@ -1,0 +1,43 @@
+"""Helpers for tests that start a real server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_healthy(
+    url: str,
+    process: subprocess.Popen[str] | subprocess.Popen[bytes],
+    *,
+    name: str,
+    timeout: float,
+    log: Callable[[], str],
+    poll: float = 0.3,
+) -> None:
+    """Poll ``url`` until it answers 200; fail the test if ``process`` exits or time runs out.
+
+    ``log`` returns what the server printed, quoted in the failure message.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"{name} exited: {log()}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(poll)
+    pytest.fail(f"{name} did not come up within {timeout:g} s: {log()}")
