@@ -20,12 +20,19 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
-from visionthink_agent.images import SourceImage, encode_image, is_image_block, load_image
+from visionthink_agent.images import (
+    SourceImage,
+    encode_image,
+    image_reference_from_block,
+    is_image_block,
+    load_image,
+)
 
 __all__ = [
     "IMAGE_ID_PREFIX",
@@ -39,6 +46,8 @@ __all__ = [
     "reference_block",
     "source_for_block",
 ]
+
+_CANONICAL_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 
 IMAGE_ID_PREFIX = "img-"
 _CACHE_SIZE = 16  # decoded views of large images are tens of MB each: keep the cache small
@@ -168,10 +177,23 @@ def normalise_image_block(block: Any, *, allow_private_urls: bool = False) -> di
         _CACHE.put(key, source)
     return {
         "type": "image",
-        "base64": base64.b64encode(data).decode("ascii"),
+        "base64": _incoming_base64(block, data) or base64.b64encode(data).decode("ascii"),
         "mime_type": mime_type,
         "id": key,
     }
+
+
+def _incoming_base64(block: Any, data: bytes) -> str | None:
+    """The block's own base64 text when it already encodes ``data`` canonically (no re-encode)."""
+    if not is_image_block(block):
+        return None
+    reference = image_reference_from_block(block)
+    if not reference.startswith("data:") or ";base64," not in reference[:100]:
+        return None
+    text = reference.split(",", 1)[1]
+    if len(text) != 4 * ((len(data) + 2) // 3) or not _CANONICAL_BASE64.fullmatch(text):
+        return None
+    return text
 
 
 def source_for_block(block: Mapping[str, Any], *, allow_private_urls: bool = False) -> SourceImage:
