@@ -22,6 +22,7 @@ from visionthink_agent.images import (
     NotAnImageError,
     UnsupportedSourceError,
     image_reference_from_block,
+    inline_image_bytes,
     is_image_block,
     load_image,
 )
@@ -245,3 +246,36 @@ def test_strings_that_are_no_valid_file_name_are_not_os_errors() -> None:
 def test_directory_given_as_a_string(tmp_path: Path) -> None:
     with pytest.raises(UnsupportedSourceError, match="not a file"):
         load_image(str(tmp_path))
+
+
+# -- inline bytes (hashed before opening) -------------------------------------------------------
+def test_inline_image_bytes_from_every_inline_form(png: bytes) -> None:
+    url = f"data:image/png;base64,{b64(png)}"
+    inline = [png, bytearray(png), url, *(b for b in _blocks(b64(png), url))]
+    for source in inline:
+        assert inline_image_bytes(source) == png, source
+
+
+def test_inline_image_bytes_is_none_for_what_must_be_read(png: bytes, tmp_path: Path) -> None:
+    path = tmp_path / "x.png"
+    path.write_bytes(png)
+    for source in (
+        str(path),
+        path,
+        "https://example.com/x.png",
+        {"type": "image", "url": "https://example.com/x.png"},
+        {"type": "image", "file_path": str(path)},
+        photo(*SIZE),
+    ):
+        assert inline_image_bytes(source) is None, source
+
+
+def test_inline_image_bytes_refuses_what_load_image_refuses(png: bytes) -> None:
+    with pytest.raises(NotAnImageError, match="text/plain"):
+        inline_image_bytes("data:text/plain;base64,aGVsbG8=")
+    with pytest.raises(NotAnImageError, match="not valid base64"):
+        inline_image_bytes({"type": "image", "base64": "@@@@", "mime_type": "image/png"})
+    with pytest.raises(ImageTooLargeError):
+        inline_image_bytes(png, max_bytes=10)
+    with pytest.raises(ImageTooLargeError):
+        inline_image_bytes(f"data:image/png;base64,{b64(png)}", max_bytes=10)

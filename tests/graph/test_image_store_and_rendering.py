@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from tests.graph.conftest import decode_block, png_bytes, v1_block
-from visionthink_agent.graph import native_messages, prompted_messages
+from visionthink_agent.graph import image_store, native_messages, prompted_messages
 from visionthink_agent.graph.image_store import (
     cache_image,
     clear_image_cache,
@@ -77,3 +79,27 @@ def test_native_messages_keep_tool_calls_and_swap_images() -> None:
     assert decode_block(sent[0].content[1]).size == (112, 56)
     assert sent[1].tool_calls == messages[1].tool_calls
     assert sent[2] is messages[2]
+
+
+def test_an_image_seen_before_is_not_opened_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = png_bytes((70, 50))
+    clear_image_cache()
+    opened: list[object] = []
+    real = image_store.load_image
+
+    def spy(source: object, **kwargs: object) -> object:
+        opened.append(source)
+        return real(source, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(image_store, "load_image", spy)
+    first = normalise_image_block(v1_block(data))
+    again = normalise_image_block({"type": "image_url", "image_url": {"url": _data_url(data)}})
+    assert again == first  # same state copy, whatever the incoming block format
+    assert len(opened) == 1  # hashed, found in the cache, not parsed a second time
+    clear_image_cache()  # as after a restart: read (and checked) again
+    assert normalise_image_block(v1_block(data)) == first
+    assert len(opened) == 2
+
+
+def _data_url(data: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(data).decode()

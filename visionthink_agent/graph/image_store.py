@@ -30,6 +30,7 @@ from visionthink_agent.images import (
     SourceImage,
     encode_image,
     image_reference_from_block,
+    inline_image_bytes,
     is_image_block,
     load_image,
 )
@@ -165,7 +166,12 @@ def normalise_image_block(block: Any, *, allow_private_urls: bool = False) -> di
     """
     if isinstance(block, Mapping) and image_block_id(block) and block.get("base64"):
         return dict(block)
-    source = load_image(block, allow_private_urls=allow_private_urls)
+    # Inline data is hashed before it is opened: an image this process has already read (the
+    # same picture asked about again) is not parsed a second time.
+    data = inline_image_bytes(block)
+    source = _CACHE.get(image_key(data)) if data is not None else None
+    if source is None:
+        source = load_image(block if data is None else data, allow_private_urls=allow_private_urls)
     data = source.data
     if data is None:
         encoded = encode_image(source.decode(), "PNG")

@@ -31,6 +31,7 @@ from visionthink_agent.images.loading import (
     DEFAULT_PIXEL_LIMIT,
     ImageInput,
     SourceImage,
+    inline_image_bytes,
     load_image,
 )
 from visionthink_agent.images.modes import to_rgb
@@ -58,6 +59,7 @@ __all__ = [
     "fetch_url",
     "first_look_size",
     "image_reference_from_block",
+    "inline_image_bytes",
     "is_image_block",
     "load_image",
     "smart_resize",

@@ -66,6 +66,7 @@ __all__ = [
     "DEFAULT_PIXEL_LIMIT",
     "ImageInput",
     "SourceImage",
+    "inline_image_bytes",
     "load_image",
 ]
 
@@ -357,6 +358,35 @@ def load_image(
         )
         return _from_bytes(data, max_pixels, max_bytes)
     raise UnsupportedSourceError(f"cannot load an image from a {type(source).__name__}")
+
+
+def inline_image_bytes(source: ImageInput, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes | None:
+    """The file bytes of an image carried inline, without opening it; None otherwise.
+
+    Inline means raw bytes, a ``data:`` URL, or a content block holding base64 data (any of the
+    block formats :func:`load_image` reads). Paths, http(s) URLs and PIL images give None:
+    reading those is :func:`load_image`'s work. The bytes are not checked to be an image.
+
+    Raises:
+        NotAnImageError: the data is not valid base64, or a data URL of a non-image type.
+        ImageTooLargeError: the data is over ``max_bytes``.
+        UnsupportedSourceError: a malformed data URL.
+
+    Example:
+        >>> inline_image_bytes({"type": "image", "base64": "iVBORw==", "mime_type": "image/png"})
+        b'\\x89PNG'
+        >>> inline_image_bytes({"type": "image", "url": "https://example.com/a.png"}) is None
+        True
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        if len(data) > max_bytes:
+            raise ImageTooLargeError(f"image is {len(data)} bytes, over the {max_bytes}-byte limit")
+        return data
+    reference = image_reference_from_block(source) if isinstance(source, Mapping) else source
+    if isinstance(reference, str) and reference[:5] == "data:":
+        return _from_data_url(reference.strip(), max_bytes)
+    return None
 
 
 def _bytes_from_string(
