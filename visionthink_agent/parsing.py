@@ -38,6 +38,7 @@ __all__ = [
     "extract_boxed",
     "parse_tool_call",
     "split_think",
+    "validate_tool_call",
 ]
 
 _THINK = ("<think>", "</think>")
@@ -160,6 +161,22 @@ def _validate_call(body: str, tool_name: str) -> tuple[ToolCall | None, str | No
         obj = json.loads(body, strict=False)
     except ValueError as exc:
         return None, f"The tool call is not valid JSON: {exc}"
+    return validate_tool_call(obj, tool_name=tool_name)
+
+
+def validate_tool_call(
+    obj: Any, *, tool_name: str = RESIZE_TOOL_NAME
+) -> tuple[ToolCall | None, str | None]:
+    """Validate one decoded call ``{"name": ..., "arguments": ...}``: (call, None) or (None, error).
+
+    The rule :func:`parse_tool_call` applies to the JSON inside ``<tool_call>``, for calls that
+    arrive already decoded (a native tool-calling model's ``tool_calls``).
+
+    Example:
+        >>> validate_tool_call({"name": "resize_image", "arguments": {"action": "resize"}})[1]
+        >>> validate_tool_call({"name": "resize_image", "arguments": {"action": "zoom"}})[1]
+        'Unknown Tool Type: zoom. Available function tools are: `resize`'
+    """
     if not isinstance(obj, dict):
         return None, "The tool call must be a JSON object with 'name' and 'arguments'"
     name = obj.get("name")

@@ -17,6 +17,7 @@ from visionthink_agent.parsing import (
     extract_boxed,
     parse_tool_call,
     split_think,
+    validate_tool_call,
 )
 from visionthink_agent.protocol import RESIZE_TOOL_NAME
 
@@ -338,3 +339,25 @@ def test_degenerate_generations_are_parsed_in_linear_time(text: str) -> None:
     extract_answer(text)
     split_think(text)
     assert time.perf_counter() - start < 0.5
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        {"name": "resize_image", "arguments": {"action": "resize"}},
+        {"name": "resize_image", "arguments": '{"action": "resize"}'},
+        {"name": "zoom", "arguments": {"action": "resize"}},
+        {"arguments": {"action": "resize"}},
+        {"name": "resize_image", "arguments": {"action": "shrink"}},
+        {"name": "resize_image", "arguments": {}},
+        {"name": "resize_image"},
+        {"name": "resize_image", "arguments": "resize"},
+        [1, 2],
+    ],
+    ids=str,
+)
+def test_validate_tool_call_is_the_rule_parse_tool_call_applies(obj: object) -> None:
+    call, error = validate_tool_call(obj)
+    parsed = parse_tool_call(wrap(json.dumps(obj)))
+    assert error == parsed.error
+    assert call == parsed.call

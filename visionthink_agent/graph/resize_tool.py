@@ -37,7 +37,7 @@ from visionthink_agent.graph.conversation import (
 )
 from visionthink_agent.graph.image_store import normalise_image_block, reference_block
 from visionthink_agent.graph.rendering import image_payload_block, parts_to_content, resolve_image
-from visionthink_agent.parsing import parse_tool_call
+from visionthink_agent.parsing import parse_tool_call, validate_tool_call
 
 __all__ = ["create_resize_image_tool", "resize_reply"]
 
@@ -46,8 +46,12 @@ _NO_IMAGE = "There is no image in the conversation to resize"
 
 def _call_error(calls: Sequence[Mapping[str, Any]], tool_name: str) -> str | None:
     """Why the calls of one model turn are not one valid resize request (None when they are)."""
-    if len(calls) == 1 and calls[0].get("error"):
-        return str(calls[0]["error"])
+    if len(calls) == 1:
+        call = calls[0]
+        if call.get("error"):
+            return str(call["error"])
+        obj = {"name": call.get("name"), "arguments": call.get("args")}
+        return validate_tool_call(obj, tool_name=tool_name)[1]
     text = "".join(
         "<tool_call>"
         + json.dumps({"name": c.get("name"), "arguments": c.get("args")}, ensure_ascii=False)
