@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
@@ -188,6 +189,34 @@ def test_token_account_is_streamed_as_a_custom_event(image_bytes: bytes) -> None
             "visual_tokens": load_image(image_bytes).token_account(resized=True).as_dict(),
         }
     ]
+
+
+def test_model_node_routes_itself_and_traces_once_per_turn(image_bytes: bytes) -> None:
+    """The model node's Command does the routing (no branch run), and each node is one run in
+    a trace (the node, not a node wrapped in a second run of the same name)."""
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    class Chains(BaseCallbackHandler):
+        def __init__(self) -> None:
+            self.names: list[str] = []
+
+        def on_chain_start(self, serialized: Any, inputs: Any, **kwargs: Any) -> None:
+            self.names.append(kwargs.get("name") or "")
+
+    graph = create_visionthink_agent(scripted(RESIZE_CALL, ANSWER)).compile()
+    drawn = graph.get_graph()
+    assert {(e.source, e.target) for e in drawn.edges} == {
+        ("__start__", "model"),
+        ("model", "tools"),
+        ("model", "__end__"),
+        ("tools", "model"),
+    }
+    chains = Chains()
+    message = HumanMessage(content=[{"type": "text", "text": QUESTION}, v1_block(image_bytes)])
+    result = graph.invoke({"messages": [message]}, {"callbacks": [chains]})
+    assert result["resized"] is True
+    assert chains.names.count("model") == 2
+    assert chains.names.count("tools") == 1
 
 
 async def test_async_invoke_uses_the_async_model(image_bytes: bytes) -> None:

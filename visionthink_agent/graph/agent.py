@@ -22,6 +22,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph._internal._runnable import RunnableCallable
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command
 
 from visionthink_agent import protocol
 from visionthink_agent.graph.conversation import image_blocks, is_tool_turn, last_ai_message
@@ -185,8 +186,9 @@ def create_visionthink_agent(
 
     def record(
         messages: list[BaseMessage], update: dict[str, Any], response: BaseMessage
-    ) -> dict[str, Any]:
-        """Add the model turn; when the question is over, its result and token account."""
+    ) -> Command[Any]:
+        """Add the model turn and route: on to ``tools`` for a call, else the question is over
+        (its result and token account are set and the graph ends)."""
         if mode == "prompted":
             turn = parse_model_turn(response)
         elif isinstance(response, AIMessage):
@@ -197,16 +199,16 @@ def create_visionthink_agent(
         update["model_turns"] += 1
         calls = bool(turn.tool_calls or turn.invalid_tool_calls)
         if calls and update["model_turns"] < turns_allowed:
-            return update  # on to the tool node
+            return Command(update=update, goto="tools")
         replies = turn_limit_replies(turn) if calls else []
         result = question_result(
             [*messages, turn, *replies], turn_limit=calls, allow_private_urls=allow_private_urls
         )
         get_stream_writer()(token_account_event(result))
         update["messages"].extend(replies)
-        return {**update, **result}
+        return Command(update={**update, **result}, goto=END)
 
-    def call_model(state: VisionThinkState, config: RunnableConfig) -> dict[str, Any]:
+    def call_model(state: VisionThinkState, config: RunnableConfig) -> Command[Any]:
         messages, update = prepare(state)
         return record(messages, update, bound.invoke(render(messages), config))
 
@@ -216,7 +218,7 @@ def create_visionthink_agent(
         messages, update = prepare(state)
         return messages, update, render(messages)
 
-    async def acall_model(state: VisionThinkState, config: RunnableConfig) -> dict[str, Any]:
+    async def acall_model(state: VisionThinkState, config: RunnableConfig) -> Command[Any]:
         # Image decoding and encoding run in a worker thread, off the event loop.
         messages, update, sent = await asyncio.to_thread(prepare_and_render, state)
         return record(messages, update, await bound.ainvoke(sent, config))
@@ -238,19 +240,19 @@ def create_visionthink_agent(
     async def atools(state: VisionThinkState) -> dict[str, Any]:
         return await asyncio.to_thread(tools, state)
 
-    def route(state: VisionThinkState) -> str:
-        last = state["messages"][-1]
-        calls = isinstance(last, AIMessage) and (last.tool_calls or last.invalid_tool_calls)
-        return "tools" if calls else END
-
     graph: StateGraph[Any, Any, Any, Any] = StateGraph(
         VisionThinkState, input_schema=VisionThinkInput, output_schema=VisionThinkOutput
     )
     # RunnableCallable (as in langgraph.prebuilt) gives a node a sync and an async body at the
-    # cost of a plain function call; RunnableLambda would add a callback run per call.
-    graph.add_node("model", RunnableCallable(call_model, acall_model, name="model"))
-    graph.add_node("tools", RunnableCallable(tools, atools, name="tools"))
+    # cost of a plain function call; RunnableLambda would add a callback run per call. The
+    # model node routes itself with a Command (it has just parsed the turn), which saves the
+    # separate branch run a conditional edge costs on every model turn.
+    graph.add_node(
+        "model",
+        RunnableCallable(call_model, acall_model, name="model", trace=False),
+        destinations=("tools", END),
+    )
+    graph.add_node("tools", RunnableCallable(tools, atools, name="tools", trace=False))
     graph.add_edge(START, "model")
-    graph.add_conditional_edges("model", route, ["tools", END])
     graph.add_edge("tools", "model")
     return graph
