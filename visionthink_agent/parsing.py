@@ -44,6 +44,8 @@ __all__ = [
 _THINK = ("<think>", "</think>")
 _TOOL_CALL = ("<tool_call>", "</tool_call>")
 _ANSWER = ("<answer>", "</answer>")
+_LENIENT_JSON = json.JSONDecoder(strict=False)
+"""Control characters allowed inside strings, as models write them (built once, not per call)."""
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,7 @@ def parse_tool_call(text: str, *, tool_name: str = RESIZE_TOOL_NAME) -> ToolCall
 
 def _validate_call(body: str, tool_name: str) -> tuple[ToolCall | None, str | None]:
     try:
-        obj = json.loads(body, strict=False)
+        obj = _LENIENT_JSON.decode(body)
     except ValueError as exc:
         return None, f"The tool call is not valid JSON: {exc}"
     return validate_tool_call(obj, tool_name=tool_name)
@@ -185,7 +187,7 @@ def validate_tool_call(
     arguments = obj.get("arguments")
     if isinstance(arguments, str):
         with contextlib.suppress(ValueError):
-            arguments = json.loads(arguments, strict=False)
+            arguments = _LENIENT_JSON.decode(arguments)
     if not isinstance(arguments, dict):
         return None, "The tool call needs an 'arguments' object with an 'action'"
     action = arguments.get("action")

@@ -166,27 +166,37 @@ def normalise_image_block(block: Any, *, allow_private_urls: bool = False) -> di
     """
     if isinstance(block, Mapping) and image_block_id(block) and block.get("base64"):
         return dict(block)
-    # Inline data is hashed before it is opened: an image this process has already read (the
-    # same picture asked about again) is not parsed a second time.
-    data = inline_image_bytes(block)
-    source = _CACHE.get(image_key(data)) if data is not None else None
-    if source is None:
-        source = load_image(block if data is None else data, allow_private_urls=allow_private_urls)
-    data = source.data
-    if data is None:
-        encoded = encode_image(source.decode(), "PNG")
-        data, mime_type = encoded.data, encoded.mime_type
+    key, data, source = _state_copy(block, allow_private_urls=allow_private_urls)
+    if source.data is None:  # built from a PIL image: the state copy is a PNG
+        mime_type = "image/png"
     else:
         mime_type = source.mime_type or "application/octet-stream"
-    key = image_key(data)
-    if _CACHE.get(key) is None:
-        _CACHE.put(key, source)
     return {
         "type": "image",
         "base64": _incoming_base64(block, data) or base64.b64encode(data).decode("ascii"),
         "mime_type": mime_type,
         "id": key,
     }
+
+
+def _state_copy(block: Any, *, allow_private_urls: bool) -> tuple[str, bytes, SourceImage]:
+    """(id, file bytes, source) of an image, the source cached under its id.
+
+    Inline data is hashed before it is opened: an image this process has already read (the same
+    picture asked about again) is not parsed a second time.
+    """
+    data = inline_image_bytes(block)
+    if data is not None:
+        key = image_key(data)
+        cached = _CACHE.get(key)
+        if cached is not None:
+            return key, data, cached
+    source = load_image(block if data is None else data, allow_private_urls=allow_private_urls)
+    data = source.data or encode_image(source.decode(), "PNG").data
+    key = image_key(data)
+    if _CACHE.get(key) is None:
+        _CACHE.put(key, source)
+    return key, data, source
 
 
 def _incoming_base64(block: Any, data: bytes) -> str | None:
