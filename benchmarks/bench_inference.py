@@ -10,6 +10,12 @@ in-process backend (:class:`visionthink_agent.backends.qwen_engine.QwenVLEngine`
 * ``resize_reuse`` — the same with the first turn's KV cache reused (only the new suffix is
   prefilled).
 
+``--warm-prefix`` measures the steady state of a running app instead of a fresh process: before
+each measured call the engine answers a text-only question with the same system prompt, so
+the call reuses the KV of the shared chat prefix (the system prompt, ~400 tokens) as the
+in-process backend does from its second question on (and vLLM's prefix caching does always).
+Without it every path starts from an empty cache.
+
 The first turn's answer is the canonical resize call (a random-weight model would not write
 it), so the second prompt extends the first prompt with that answer and the tool turn; the
 KV reuse therefore covers the first prompt, and the answer's ~30 tokens are prefilled again.
@@ -157,7 +163,11 @@ def conversation(resized: bool) -> list[dict[str, Any]]:
 
 
 def measure(
-    engine: QwenVLEngine, run: Callable[[], dict[str, Any]], *, empty_cache: bool = False
+    engine: QwenVLEngine,
+    run: Callable[[], dict[str, Any]],
+    *,
+    empty_cache: bool = False,
+    warm_prefix: bool = False,
 ) -> dict[str, Any]:
     """Run one path, returning its timings and the peak GPU memory during it.
 
@@ -167,6 +177,8 @@ def measure(
     behaviour, kept for comparison).
     """
     engine.reset()
+    if warm_prefix:
+        answer_previous_question(engine)
     cuda = engine.device.type == "cuda"
     if cuda:
         if empty_cache:
@@ -176,6 +188,16 @@ def measure(
     if cuda:
         result["peak_memory_gib"] = torch.cuda.max_memory_allocated(engine.device) / 2**30
     return result
+
+
+def answer_previous_question(engine: QwenVLEngine) -> None:
+    """An untimed text-only question with the same system prompt: its KV cache then holds the
+    chat prefix every VisionThink question starts with."""
+    messages = [
+        {"role": "system", "content": protocol.SYSTEM_PROMPT},
+        {"role": "user", "content": "What did the previous image show?"},
+    ]
+    engine.generate(messages, [], max_new_tokens=1)
 
 
 def one_turn(engine: QwenVLEngine, image: Image.Image) -> dict[str, Any]:
@@ -191,14 +213,21 @@ def one_turn(engine: QwenVLEngine, image: Image.Image) -> dict[str, Any]:
 
 
 def resize_path(
-    engine: QwenVLEngine, small: Image.Image, full: Image.Image, *, reuse: bool
+    engine: QwenVLEngine,
+    small: Image.Image,
+    full: Image.Image,
+    *,
+    reuse: bool,
+    warm_prefix: bool = False,
 ) -> dict[str, Any]:
-    engine.reuse_kv = reuse
+    """Both turns; without ``reuse`` the second turn does not see the first turn's cache (with
+    ``warm_prefix`` it still finds the shared chat prefix, as a prefix cache would give it)."""
     first = engine.generate(conversation(resized=False), [small], max_new_tokens=1)
     if not reuse:
         engine.reset()
+        if warm_prefix:
+            answer_previous_question(engine)
     second = engine.generate(conversation(resized=True), [small, full], max_new_tokens=1)
-    engine.reuse_kv = True
     return {
         "preprocess_s": first.preprocess_seconds + second.preprocess_seconds,
         "prefill_s": first.prefill_seconds + second.prefill_seconds,
@@ -206,7 +235,10 @@ def resize_path(
         "second_turn_prefill_s": second.prefill_seconds,
         "prompt_tokens": second.prompt_tokens,
         "visual_tokens": second.visual_tokens,
-        "prefilled_tokens": first.prompt_tokens + second.prompt_tokens - second.reused_tokens,
+        "prefilled_tokens": first.prompt_tokens
+        - first.reused_tokens
+        + second.prompt_tokens
+        - second.reused_tokens,
         "reused_tokens": second.reused_tokens,
     }
 
@@ -237,7 +269,12 @@ def vision_difference(
 
 
 def bench_size(
-    engine: QwenVLEngine, megapixels: float, repeats: int, *, empty_cache: bool = False
+    engine: QwenVLEngine,
+    megapixels: float,
+    repeats: int,
+    *,
+    empty_cache: bool = False,
+    warm_prefix: bool = False,
 ) -> dict[str, Any]:
     """Every path on one image size: the median of ``repeats`` runs after one warm-up."""
     source = load_image(synthetic_image(megapixels))
@@ -245,14 +282,15 @@ def bench_size(
     runs: dict[str, Callable[[], dict[str, Any]]] = {
         "full_res": lambda: one_turn(engine, full),
         "first_look": lambda: one_turn(engine, small),
-        "resize": lambda: resize_path(engine, small, full, reuse=False),
+        "resize": lambda: resize_path(engine, small, full, reuse=False, warm_prefix=warm_prefix),
         "resize_reuse": lambda: resize_path(engine, small, full, reuse=True),
     }
+    options = {"empty_cache": empty_cache, "warm_prefix": warm_prefix}
     out: dict[str, Any] = {"megapixels": megapixels, "size": list(source.size)}
     out["visual_tokens_full"] = visual_tokens(*source.size)
     for name, run in runs.items():
-        measure(engine, run, empty_cache=empty_cache)  # warm-up
-        samples = [measure(engine, run, empty_cache=empty_cache) for _ in range(repeats)]
+        measure(engine, run, **options)  # warm-up
+        samples = [measure(engine, run, **options) for _ in range(repeats)]
         merged = dict(samples[-1])
         for key in ("preprocess_s", "prefill_s", "ttft_s", "second_turn_prefill_s"):
             if key in merged:
@@ -268,7 +306,8 @@ def bench_size(
 def render(results: dict[str, Any], console: Console) -> None:
     table = Table(
         title=f"In-process prefill, {results['model']} on {results['device_name']} "
-        f"({results['attention']}, vision: {results['vision_attention']})"
+        f"({results['attention']}, vision: {results['vision_attention']}"
+        f"{', warm prefix' if results['warm_prefix'] else ''})"
     )
     for column in (
         "MP",
@@ -331,6 +370,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="empty the CUDA allocator cache before every call (earlier runs; adds cudaMalloc)",
     )
+    parser.add_argument(
+        "--warm-prefix",
+        action="store_true",
+        help="a previous question's KV (the shared system prompt) is cached before each call",
+    )
     args = parser.parse_args(argv)
     device = resolve_device(args.device)
     model = args.model or ("qwen2.5-vl-7b-random" if device == "cuda" else "tiny")
@@ -360,7 +404,15 @@ def main(argv: list[str] | None = None) -> int:
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("benchmarking", total=len(sizes))
             for mp in sizes:
-                rows.append(bench_size(engine, mp, args.repeats, empty_cache=args.empty_cache))
+                rows.append(
+                    bench_size(
+                        engine,
+                        mp,
+                        args.repeats,
+                        empty_cache=args.empty_cache,
+                        warm_prefix=args.warm_prefix,
+                    )
+                )
                 progress.advance(task)
     results = {
         "model": model,
@@ -378,6 +430,7 @@ def main(argv: list[str] | None = None) -> int:
         "transformers": __import__("transformers").__version__,
         "repeats": args.repeats,
         "empty_cache_between_calls": args.empty_cache,
+        "warm_prefix": args.warm_prefix,
         **checks,
         "sizes": rows,
     }
