@@ -244,9 +244,10 @@ def create_visionthink_agent(
         VisionThinkState, input_schema=VisionThinkInput, output_schema=VisionThinkOutput
     )
     # RunnableCallable (as in langgraph.prebuilt) gives a node a sync and an async body at the
-    # cost of a plain function call; RunnableLambda would add a callback run per call. The
-    # model node routes itself with a Command (it has just parsed the turn), which saves the
-    # separate branch run a conditional edge costs on every model turn.
+    # cost of a plain function call; trace=False, as LangGraph sets for plain-function nodes,
+    # keeps it from opening a second callback run inside the node's own. The model node routes
+    # itself with a Command (it has just parsed the turn), which saves the separate branch run
+    # a conditional edge costs on every model turn.
     graph.add_node(
         "model",
         RunnableCallable(call_model, acall_model, name="model", trace=False),
