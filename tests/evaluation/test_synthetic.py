@@ -53,3 +53,52 @@ def test_bad_arguments_are_refused(tmp_path) -> None:
         make_synthetic_samples(2, size=(100, 100))
     with pytest.raises(ValueError, match="unknown format"):
         write_synthetic_benchmark(tmp_path, n=2, formats=("csv",))
+
+
+def test_demo_preset_small_images_one_fine_question_in_four() -> None:
+    samples = make_synthetic_samples(16, preset="demo")
+    assert {s.image.size for s in samples} == {(224, 224)}
+    assert [s.needs_high_res for s in samples[:4]] == [True, False, False, False]
+    assert {s.category for s in samples if s.needs_high_res} == {"serial", "word"}
+    assert {s.category for s in samples if not s.needs_high_res} == {
+        "color",
+        "shape",
+        "digit",
+        "text",
+    }
+    serials = [s.answer for s in samples if s.category == "serial"]
+    assert all(len(code) == 4 and code.isdigit() for code in serials)
+    assert (
+        sum(s.needs_high_res for s in make_synthetic_samples(8, preset="demo", fine_every=2)) == 4
+    )
+
+
+def test_train_split_never_repeats_an_eval_image() -> None:
+    evaluation = make_synthetic_samples(200, preset="demo")
+    train = make_synthetic_samples(400, preset="demo", split="train")
+    seen = {s.image.tobytes() for s in evaluation}
+    assert not any(s.image.tobytes() in seen for s in train)
+    assert train[0].id == "syn-train-00000"
+    assert evaluation[0].id == "syn-0000"
+
+
+@pytest.mark.parametrize("preset", ["standard", "demo"])
+def test_fine_print_loses_its_dark_pixels_in_the_first_look(preset: str) -> None:
+    fine = [s for s in make_synthetic_samples(8, preset=preset) if s.needs_high_res]
+    assert {s.category for s in fine} == {"serial", "word"}
+    for sample in fine:
+        full = _dark_pixels(sample.image)
+        first = _dark_pixels(downsample_for_first_look(sample.image))
+        assert full >= 20, sample.category
+        assert first < full / 8, (sample.category, full, first)
+
+
+def test_unknown_preset_or_split_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown preset 'huge'"):
+        make_synthetic_samples(2, preset="huge")
+    with pytest.raises(ValueError, match="unknown split 'test'"):
+        make_synthetic_samples(2, split="test")
+    with pytest.raises(ValueError, match="fine_every must be at least 1"):
+        make_synthetic_samples(2, fine_every=0)
+    with pytest.raises(ValueError, match="at least 224x224"):
+        make_synthetic_samples(2, preset="demo", size=(200, 200))

@@ -1,10 +1,16 @@
 """A small synthetic benchmark: questions that need the full image, and questions that do not.
 
-Half of the samples ask about **fine detail** — a six-digit serial number or a word printed in
-small type (about 8 px high) on a cluttered label — which the half-size first look turns into a
-blur. The other half ask about **coarse content** — the colour of a large shape, its kind, or a
-large digit — which survives the downsample. A VisionThink model should answer the second kind
+Some samples ask about **fine detail** — a serial number or a word printed in small type
+(about 8 px high) on a cluttered label — which the half-size first look turns into a blur. The
+others ask about **coarse content** — the colour of a large shape, its kind, a large digit or a
+large word — which survives the downsample. A VisionThink model should answer the second kind
 directly and resize for the first, so the benchmark exercises both paths of the agent.
+
+Two presets: ``standard`` (896×672, the default) and ``demo`` (224×224: 64 visual tokens at
+full resolution and 16 at the first look, for the small model trained on a CPU by
+``python -m training.demo``; one question in four needs the full image, as in real VQA mixes).
+Two splits: ``eval`` (the default, ``Random(seed)``) and ``train``, separate random streams, so
+a model trained on ``train`` is evaluated on images it never saw.
 
 The columns are the ones real VQA sets use (``id``, ``image``, ``question``, ``answer``) plus
 ``category`` and ``needs_high_res``. One call writes the same samples three ways: a JSONL file
@@ -32,8 +38,11 @@ from typing import Any
 from PIL import Image, ImageDraw, ImageFont
 
 __all__ = [
+    "PRESETS",
+    "SPLITS",
     "SYNTHETIC_FORMATS",
     "SyntheticBenchmark",
+    "SyntheticPreset",
     "SyntheticSample",
     "make_synthetic_samples",
     "write_synthetic_benchmark",
@@ -43,9 +52,11 @@ SYNTHETIC_FORMATS = ("jsonl", "parquet", "hf")
 """The on-disk layouts :func:`write_synthetic_benchmark` can write."""
 
 DEFAULT_SIZE = (896, 672)
-"""Full-resolution size: 768 visual tokens, 192 for the first look."""
+"""Full-resolution size of the standard preset: 768 visual tokens, 192 for the first look."""
 SMALL_TEXT_PX = 8
-"""Type size of the fine-detail text: unreadable at half size (≈ 4 px)."""
+"""Type size of the standard preset's fine-detail text: unreadable at half size (≈ 4 px)."""
+SPLITS = ("eval", "train")
+"""The two disjoint sample streams: ``eval`` (``Random(seed)``) and ``train``."""
 
 _COLORS = {
     "red": (220, 30, 30),
@@ -70,6 +81,84 @@ _WORDS = (
     "timber",
     "walnut",
 )
+_NUMBER_WORDS = {3: "three", 4: "four", 5: "five", 6: "six"}
+
+
+@dataclass(frozen=True)
+class SyntheticPreset:
+    """The geometry and question mix of one flavour of the benchmark.
+
+    Attributes:
+        name: ``standard`` (896×672, six-digit serials) or ``demo`` (224×224 for the model
+            trained on this machine: 64 visual tokens at full resolution, 16 at the first look).
+        size: default full-resolution ``(width, height)``.
+        min_size: smallest size the label layout fits in.
+        small_text_px: type size of the fine-detail text.
+        label: ``(width, height)`` of the small white label.
+        label_room: ``(left_min, right_room, top_min, bottom_room)``: the label's left edge is
+            drawn from ``[left_min, width - right_room]``, its top from
+            ``[top_min, height - bottom_room]``.
+        text_at: offset of the fine-detail text inside the label.
+        decoy: print a grey ``LOT / REF`` line above the text.
+        clutter: ``(count, min_radius, max_radius)`` of the background circles.
+        serial_digits: digits of the serial number.
+        words: the vocabulary of the word questions.
+        coarse: the coarse categories, in the order they cycle.
+        fine_every: one fine-detail question every this many samples.
+
+    Example:
+        >>> PRESETS["demo"].size, PRESETS["demo"].fine_every, PRESETS["standard"].coarse
+        ((224, 224), 4, ('color', 'shape', 'digit'))
+    """
+
+    name: str
+    size: tuple[int, int]
+    min_size: tuple[int, int]
+    small_text_px: int
+    label: tuple[int, int]
+    label_room: tuple[int, int, int, int]
+    text_at: tuple[int, int]
+    decoy: bool
+    clutter: tuple[int, int, int]
+    serial_digits: int
+    words: tuple[str, ...]
+    coarse: tuple[str, ...]
+    fine_every: int
+
+
+PRESETS: dict[str, SyntheticPreset] = {
+    "standard": SyntheticPreset(
+        name="standard",
+        size=DEFAULT_SIZE,
+        min_size=(320, 240),
+        small_text_px=SMALL_TEXT_PX,
+        label=(150, 44),
+        label_room=(40, 200, 40, 80),
+        text_at=(8, 22),
+        decoy=True,
+        clutter=(14, 10, 60),
+        serial_digits=6,
+        words=_WORDS,
+        coarse=("color", "shape", "digit"),
+        fine_every=2,
+    ),
+    "demo": SyntheticPreset(
+        name="demo",
+        size=(224, 224),
+        min_size=(224, 224),
+        small_text_px=8,
+        label=(90, 20),
+        label_room=(8, 98, 8, 28),
+        text_at=(4, 3),
+        decoy=False,
+        clutter=(8, 5, 25),
+        serial_digits=4,
+        words=tuple(w for w in _WORDS if len(w) == 6),
+        coarse=("color", "shape", "digit", "text"),
+        fine_every=4,
+    ),
+}
+"""The presets by name (see :class:`SyntheticPreset`)."""
 
 
 @dataclass(frozen=True)
@@ -77,12 +166,13 @@ class SyntheticSample:
     """One generated question about one generated image.
 
     Attributes:
-        id: stable sample id (``syn-0000``...).
+        id: stable sample id (``syn-0000``... in the eval split, ``syn-train-00000``... in the
+            train split).
         image: the full-resolution image.
         question: the question, in plain English.
         answer: the ground truth (lower case, no punctuation).
-        category: ``serial`` or ``word`` (fine detail), ``color``, ``shape`` or ``digit``
-            (coarse).
+        category: ``serial`` or ``word`` (fine detail), ``color``, ``shape``, ``digit`` or
+            ``text`` (coarse).
         needs_high_res: whether the answer is unreadable in the half-size first look.
 
     Example:
@@ -133,44 +223,58 @@ class SyntheticBenchmark:
     size: int
 
 
-def _background(rng: random.Random, size: tuple[int, int]) -> Image.Image:
+def _background(rng: random.Random, size: tuple[int, int], preset: SyntheticPreset) -> Image.Image:
     """A light, mildly cluttered background so the picture is not trivially blank."""
     image = Image.new("RGB", size, (rng.randint(225, 245),) * 3)
     draw = ImageDraw.Draw(image)
     w, h = size
-    for _ in range(14):
+    count, r_min, r_max = preset.clutter
+    for _ in range(count):
         x, y = rng.randrange(w), rng.randrange(h)
-        r = rng.randint(10, 60)
+        r = rng.randint(r_min, r_max)
         tone = tuple(rng.randint(180, 225) for _ in range(3))
         draw.ellipse((x - r, y - r, x + r, y + r), outline=tone, width=2)
     return image
 
 
-def _small_label(rng: random.Random, image: Image.Image, text: str) -> None:
+def _small_label(
+    rng: random.Random, image: Image.Image, text: str, preset: SyntheticPreset
+) -> None:
     """Print ``text`` in small type on a label with decoy scribbles at a random place."""
     draw = ImageDraw.Draw(image)
-    font = ImageFont.load_default(size=SMALL_TEXT_PX)
+    font = ImageFont.load_default(size=preset.small_text_px)
     w, h = image.size
-    left, top = rng.randint(40, w - 200), rng.randint(40, h - 80)
-    draw.rectangle((left, top, left + 150, top + 44), fill="white", outline=(90, 90, 90))
-    draw.text((left + 8, top + 6), "LOT / REF", fill=(120, 120, 120), font=font)
-    draw.text((left + 8, top + 22), text, fill="black", font=font)
+    (label_w, label_h), (left_min, right_room, top_min, bottom_room) = (
+        preset.label,
+        preset.label_room,
+    )
+    left, top = rng.randint(left_min, w - right_room), rng.randint(top_min, h - bottom_room)
+    draw.rectangle((left, top, left + label_w, top + label_h), fill="white", outline=(90, 90, 90))
+    if preset.decoy:
+        draw.text((left + 8, top + 6), "LOT / REF", fill=(120, 120, 120), font=font)
+    dx, dy = preset.text_at
+    draw.text((left + dx, top + dy), text, fill="black", font=font)
     for i in range(3):  # hatching beside the text: fine structure that also blurs away
-        x = left + 110 + 10 * i
-        draw.line((x, top + 6, x + 6, top + 38), fill=(60, 60, 60), width=1)
+        x = left + label_w - 40 + 10 * i
+        draw.line((x, top + 6, x + 6, top + label_h - 6), fill=(60, 60, 60), width=1)
 
 
-def _serial(rng: random.Random, size: tuple[int, int]) -> tuple[Image.Image, str, str]:
-    image = _background(rng, size)
-    code = f"{rng.randint(100000, 999999)}"
-    _small_label(rng, image, code)
-    return image, "What is the six-digit number printed on the small white label?", code
+_Drawn = tuple[Image.Image, str, str]
 
 
-def _word(rng: random.Random, size: tuple[int, int]) -> tuple[Image.Image, str, str]:
-    image = _background(rng, size)
-    word = rng.choice(_WORDS)
-    _small_label(rng, image, word.upper())
+def _serial(rng: random.Random, size: tuple[int, int], preset: SyntheticPreset) -> _Drawn:
+    image = _background(rng, size, preset)
+    digits = preset.serial_digits
+    code = f"{rng.randint(10 ** (digits - 1), 10**digits - 1)}"
+    _small_label(rng, image, code, preset)
+    number = _NUMBER_WORDS[digits]
+    return image, f"What is the {number}-digit number printed on the small white label?", code
+
+
+def _word(rng: random.Random, size: tuple[int, int], preset: SyntheticPreset) -> _Drawn:
+    image = _background(rng, size, preset)
+    word = rng.choice(preset.words)
+    _small_label(rng, image, word.upper(), preset)
     return image, "What word is printed in small capital letters on the white label?", word
 
 
@@ -186,9 +290,11 @@ def _draw_shape(
         draw.polygon([((left + right) // 2, top), (right, bottom), (left, bottom)], fill=fill)
 
 
-def _big_shape(rng: random.Random, size: tuple[int, int]) -> tuple[Image.Image, str, str]:
+def _big_shape(
+    rng: random.Random, size: tuple[int, int], preset: SyntheticPreset
+) -> tuple[Image.Image, str, str]:
     """A large shape in a random colour in the middle: ``(image, colour, shape)``."""
-    image = _background(rng, size)
+    image = _background(rng, size, preset)
     w, h = size
     half = min(w, h) // 4
     color, shape = rng.choice(sorted(_COLORS)), rng.choice(_SHAPES)
@@ -197,61 +303,109 @@ def _big_shape(rng: random.Random, size: tuple[int, int]) -> tuple[Image.Image, 
     return image, color, shape
 
 
-def _color(rng: random.Random, size: tuple[int, int]) -> tuple[Image.Image, str, str]:
-    image, color, shape = _big_shape(rng, size)
+def _color(rng: random.Random, size: tuple[int, int], preset: SyntheticPreset) -> _Drawn:
+    image, color, shape = _big_shape(rng, size, preset)
     return image, f"What colour is the large {shape} in the middle of the image?", color
 
 
-def _shape(rng: random.Random, size: tuple[int, int]) -> tuple[Image.Image, str, str]:
-    image, _, shape = _big_shape(rng, size)
+def _shape(rng: random.Random, size: tuple[int, int], preset: SyntheticPreset) -> _Drawn:
+    image, _, shape = _big_shape(rng, size, preset)
     return image, "Which shape is drawn large in the middle: circle, square or triangle?", shape
 
 
-def _digit(rng: random.Random, size: tuple[int, int]) -> tuple[Image.Image, str, str]:
-    image = _background(rng, size)
+def _write_large(image: Image.Image, text: str, px: int) -> None:
+    """Print ``text`` in ``px``-size type in the centre of ``image``."""
+    font = ImageFont.load_default(size=px)
+    center = (image.width // 2, image.height // 2)
+    ImageDraw.Draw(image).text(center, text, fill=(20, 20, 20), font=font, anchor="mm")
+
+
+def _digit(rng: random.Random, size: tuple[int, int], preset: SyntheticPreset) -> _Drawn:
+    image = _background(rng, size, preset)
     digit = str(rng.randint(0, 9))
-    font = ImageFont.load_default(size=min(size) // 2)
-    draw = ImageDraw.Draw(image)
-    draw.text((size[0] // 2, size[1] // 2), digit, fill=(20, 20, 20), font=font, anchor="mm")
+    _write_large(image, digit, min(size) // 2)
     return image, "Which digit is written in large type in the centre of the image?", digit
 
 
-_Maker = Callable[[random.Random, tuple[int, int]], tuple[Image.Image, str, str]]
+def _text(rng: random.Random, size: tuple[int, int], preset: SyntheticPreset) -> _Drawn:
+    image = _background(rng, size, preset)
+    word = rng.choice(preset.words)
+    _write_large(image, word.upper(), min(size) // 6)
+    return image, "What word is written in large letters in the centre of the image?", word
+
+
+_Maker = Callable[[random.Random, tuple[int, int], SyntheticPreset], _Drawn]
 _FINE: tuple[tuple[str, _Maker], ...] = (("serial", _serial), ("word", _word))
-_COARSE: tuple[tuple[str, _Maker], ...] = (("color", _color), ("shape", _shape), ("digit", _digit))
+_MAKERS: dict[str, _Maker] = {
+    "color": _color,
+    "shape": _shape,
+    "digit": _digit,
+    "text": _text,
+    **dict(_FINE),
+}
 
 
 def make_synthetic_samples(
-    n: int = 24, *, seed: int = 0, size: tuple[int, int] = DEFAULT_SIZE
+    n: int = 24,
+    *,
+    seed: int = 0,
+    size: tuple[int, int] | None = None,
+    preset: str = "standard",
+    split: str = "eval",
+    fine_every: int | None = None,
 ) -> list[SyntheticSample]:
-    """Generate ``n`` samples, alternating fine-detail and coarse questions (deterministic).
+    """Generate ``n`` samples, mixing fine-detail and coarse questions (deterministic).
+
+    Sample ``i`` is a fine-detail question when ``i % fine_every == 0`` (alternating serial and
+    word), else the next coarse category in the preset's cycle.
 
     Args:
         n: number of samples (≥ 1).
         seed: random seed; the same seed gives the same images and answers.
-        size: full-resolution ``(width, height)``, at least 320×240.
+        size: full-resolution ``(width, height)`` (default: the preset's), at least the
+            preset's ``min_size``.
+        preset: ``standard`` or ``demo`` (see :data:`PRESETS`).
+        split: ``eval`` or ``train``: separate random streams, so no seed of one split
+            reproduces the other's samples.
+        fine_every: one fine-detail question every this many samples (default: the preset's;
+            2 alternates).
 
     Example:
         >>> [s.needs_high_res for s in make_synthetic_samples(4)]
         [True, False, True, False]
+        >>> [s.category for s in make_synthetic_samples(5, preset="demo", split="train")]
+        ['serial', 'color', 'shape', 'digit', 'word']
 
     Raises:
-        ValueError: for ``n < 1`` or a size under 320×240.
+        ValueError: for ``n < 1``, an unknown preset or split, ``fine_every < 1`` or a size
+            under the preset's minimum.
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
-    if size[0] < 320 or size[1] < 240:
-        raise ValueError(f"size must be at least 320x240 so the label fits, got {size}")
-    rng = random.Random(seed)
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose from {sorted(PRESETS)}")
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose from {list(SPLITS)}")
+    style = PRESETS[preset]
+    size = size or style.size
+    every = style.fine_every if fine_every is None else fine_every
+    if every < 1:
+        raise ValueError(f"fine_every must be at least 1, got {every}")
+    if size[0] < style.min_size[0] or size[1] < style.min_size[1]:
+        low_w, low_h = style.min_size
+        raise ValueError(f"size must be at least {low_w}x{low_h} so the label fits, got {size}")
+    rng = random.Random(seed) if split == "eval" else random.Random(f"{split}-{seed}")
+    prefix = "syn-" if split == "eval" else f"syn-{split}-"
     samples = []
     for i in range(n):
-        fine = i % 2 == 0
-        family = _FINE if fine else _COARSE
-        category, make = family[(i // 2) % len(family)]
-        image, question, answer = make(rng, size)
-        samples.append(
-            SyntheticSample(f"syn-{i:04d}", image, question, answer, category, needs_high_res=fine)
-        )
+        fine = i % every == 0
+        if fine:
+            category = _FINE[(i // every) % len(_FINE)][0]
+        else:
+            category = style.coarse[(i - i // every - 1) % len(style.coarse)]
+        image, question, answer = _MAKERS[category](rng, size, style)
+        sample_id = f"{prefix}{i:04d}" if split == "eval" else f"{prefix}{i:05d}"
+        samples.append(SyntheticSample(sample_id, image, question, answer, category, fine))
     return samples
 
 
@@ -266,8 +420,10 @@ def write_synthetic_benchmark(
     *,
     n: int = 24,
     seed: int = 0,
-    size: tuple[int, int] = DEFAULT_SIZE,
+    size: tuple[int, int] | None = None,
     formats: Sequence[str] = SYNTHETIC_FORMATS,
+    preset: str = "standard",
+    split: str = "eval",
 ) -> SyntheticBenchmark:
     """Write the synthetic benchmark as JSONL + PNGs, parquet and/or a ``save_to_disk`` folder.
 
@@ -275,9 +431,11 @@ def write_synthetic_benchmark(
         out_dir: folder to write into (created if missing).
         n: number of samples.
         seed: random seed.
-        size: full-resolution image size.
+        size: full-resolution image size (default: the preset's).
         formats: any of ``jsonl``, ``parquet``, ``hf`` (parquet needs ``pyarrow``, hf needs
             ``datasets``: the ``eval`` extra).
+        preset: ``standard`` or ``demo`` (see :func:`make_synthetic_samples`).
+        split: ``eval`` or ``train``.
 
     Example:
         >>> import tempfile
@@ -287,14 +445,14 @@ def write_synthetic_benchmark(
         'images/syn-0000.png'
 
     Raises:
-        ValueError: for an unknown format.
+        ValueError: for an unknown format (or a bad argument of :func:`make_synthetic_samples`).
     """
     unknown = sorted(set(formats) - set(SYNTHETIC_FORMATS))
     if unknown:
         raise ValueError(f"unknown format(s) {unknown}; choose from {list(SYNTHETIC_FORMATS)}")
     root = Path(out_dir)
     root.mkdir(parents=True, exist_ok=True)
-    samples = make_synthetic_samples(n, seed=seed, size=size)
+    samples = make_synthetic_samples(n, seed=seed, size=size, preset=preset, split=split)
     pngs = [_png(s.image) for s in samples]
     jsonl = parquet = hf = None
     if "jsonl" in formats:
