@@ -19,6 +19,7 @@ from visionthink_agent.images import (
     ImageError,
     ImageTooLargeError,
     ImageTooSmallError,
+    LocalFileError,
     NotAnImageError,
     UnsupportedSourceError,
     image_reference_from_block,
@@ -91,11 +92,53 @@ def test_every_documented_content_block(png: bytes) -> None:
         assert load_image(block).size == SIZE, block
 
 
-def test_file_path_blocks(png: bytes, tmp_path: Path) -> None:
+def test_file_path_blocks_only_when_local_files_are_allowed(png: bytes, tmp_path: Path) -> None:
     path = tmp_path / "x.png"
     path.write_bytes(png)
-    assert load_image({"type": "image", "file_path": str(path)}).size == SIZE
+    local = [
+        {"type": "image", "file_path": str(path)},
+        {"type": "image", "url": path.as_uri()},
+        {"type": "image_url", "image_url": {"url": path.as_uri()}},
+        {"type": "image", "image": str(path)},
+        {"type": "image", "path": str(path)},
+    ]
+    for block in local:
+        with pytest.raises(LocalFileError, match="allow_local_files=True") as caught:
+            load_image(block)
+        assert caught.value.setting == "allow_local_files"
+        assert load_image(block, allow_local_files=True).size == SIZE
     assert image_reference_from_block({"type": "image", "image": str(path)}) == str(path)
+
+
+def test_refused_local_file_is_not_even_looked_at(tmp_path: Path) -> None:
+    """The refusal comes before any file-system access: no existence oracle for clients."""
+    missing = {"type": "image", "file_path": str(tmp_path / "missing.png")}
+    present = {"type": "image", "file_path": "/etc/hostname"}
+    for block in (missing, present):
+        with pytest.raises(LocalFileError, match="local files are off"):
+            load_image(block)
+
+
+def test_errors_name_the_source_and_never_echo_its_bytes(tmp_path: Path) -> None:
+    secret = b"s3cr3t:x:0:0:s3cr3t:/home:/bin/sh\n" * 40
+    path = tmp_path / "passwd"
+    path.write_bytes(secret)
+    attempts = [
+        lambda: load_image(path),
+        lambda: load_image(str(path)),
+        lambda: load_image(path.as_uri()),
+        lambda: load_image({"type": "image", "file_path": str(path)}, allow_local_files=True),
+        lambda: load_image(secret),
+        lambda: load_image("data:image/png;base64," + b64(secret)),
+    ]
+    for attempt in attempts:
+        with pytest.raises(NotAnImageError) as caught:
+            attempt()
+        message = str(caught.value)
+        assert "s3cr3t" not in message, message
+        assert "\\x" not in message and "b'" not in message, message
+    with pytest.raises(NotAnImageError, match=str(path)):
+        load_image(path)
 
 
 def test_blocks_without_an_image_reference_are_refused() -> None:

@@ -15,7 +15,7 @@ Example:
     Traceback (most recent call last):
     ...
     visionthink_agent.images.errors.UnsafeURLError: refusing to fetch http://127.0.0.1/cat.png: \
-127.0.0.1 is a loopback address (pass allow_private_urls=True to allow)
+127.0.0.1 is a loopback address (pass allow_private_urls=True to allow it)
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def check_url_is_public(url: str, *, allow_private: bool = False) -> None:
         ...
         visionthink_agent.images.errors.UnsafeURLError: refusing to fetch \
 http://169.254.169.254/latest/meta-data: 169.254.169.254 is a link-local address \
-(pass allow_private_urls=True to allow)
+(pass allow_private_urls=True to allow it)
 
     Raises:
         UnsupportedSourceError: for another scheme or a URL without a host.
@@ -86,8 +86,7 @@ http://169.254.169.254/latest/meta-data: 169.254.169.254 is a link-local address
         kind = _address_kind(ip)
         if kind is not None:
             raise UnsafeURLError(
-                f"refusing to fetch {url}: {ip} is a {kind} address "
-                "(pass allow_private_urls=True to allow)"
+                f"refusing to fetch {url}: {ip} is a {kind} address", setting="allow_private_urls"
             )
 
 
@@ -125,7 +124,9 @@ def fetch_url(
             check_url_is_public(current, allow_private=allow_private)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise DownloadError(f"timed out after {timeout:g} s fetching {url}")
+                raise DownloadError(
+                    f"timed out after {timeout:g} s fetching {url}", setting="timeout"
+                )
             try:
                 with client.stream("GET", current, timeout=remaining) as response:
                     if response.is_redirect:
@@ -138,7 +139,9 @@ def fetch_url(
                         raise DownloadError(f"HTTP {response.status_code} fetching {current}")
                     return _read_capped(response, current, max_bytes, deadline, timeout)
             except httpx.TimeoutException as exc:
-                raise DownloadError(f"timed out after {timeout:g} s fetching {url}") from exc
+                raise DownloadError(
+                    f"timed out after {timeout:g} s fetching {url}", setting="timeout"
+                ) from exc
             except httpx.HTTPError as exc:
                 raise DownloadError(f"cannot fetch {current}: {exc}") from exc
     raise DownloadError(f"more than {max_redirects} redirects fetching {url}")
@@ -149,14 +152,18 @@ def _read_capped(
 ) -> bytes:
     declared = response.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
-        raise DownloadError(f"{url} is {int(declared)} bytes, over the {max_bytes}-byte limit")
+        raise DownloadError(
+            f"{url} is {int(declared)} bytes, over the {max_bytes}-byte limit", setting="max_bytes"
+        )
     chunks: list[bytes] = []
     size = 0
     for chunk in response.iter_bytes():
         size += len(chunk)
         if size > max_bytes:
-            raise DownloadError(f"{url} sent more than the {max_bytes}-byte limit")
+            raise DownloadError(
+                f"{url} sent more than the {max_bytes}-byte limit", setting="max_bytes"
+            )
         if time.monotonic() > deadline:
-            raise DownloadError(f"timed out after {timeout:g} s fetching {url}")
+            raise DownloadError(f"timed out after {timeout:g} s fetching {url}", setting="timeout")
         chunks.append(chunk)
     return b"".join(chunks)

@@ -49,6 +49,7 @@ from visionthink_agent.images.errors import (
     CorruptImageError,
     ImageTooLargeError,
     ImageTooSmallError,
+    LocalFileError,
     NotAnImageError,
     UnsupportedSourceError,
 )
@@ -120,6 +121,7 @@ class SourceImage:
         mode: str,
         frames: int,
         jpeg_subsampling: int | None = None,
+        origin: str = "the image",
     ) -> None:
         self._data = data
         self._pil = pil
@@ -134,6 +136,8 @@ class SourceImage:
         self.jpeg_subsampling = jpeg_subsampling
         """Chroma subsampling of a JPEG source (0 = 4:4:4, 1 = 4:2:2, 2 = 4:2:0), else None.
         JPEG re-encodes keep it: no more chroma loss than the source had, faster encoding."""
+        self.origin = origin
+        """Where the image came from, for messages: a path, a URL, ``the image data`` ..."""
         self._lock = threading.RLock()
         self._cache: dict[str, Any] = {}
 
@@ -272,7 +276,7 @@ class SourceImage:
                 im.load()
                 return to_rgb(ImageOps.exif_transpose(im))
         except (OSError, SyntaxError, ValueError) as exc:
-            raise CorruptImageError(f"cannot decode the {self.format} image: {exc}") from exc
+            raise self._corrupt(exc) from exc
 
     def _fast_first_look(self) -> Image.Image:
         """JPEG only: decode at half scale (libjpeg DCT scaling), then finish with LANCZOS."""
@@ -284,7 +288,7 @@ class SourceImage:
                 im.load()
                 image = to_rgb(im)
         except (OSError, SyntaxError, ValueError) as exc:
-            raise CorruptImageError(f"cannot decode the {self.format} image: {exc}") from exc
+            raise self._corrupt(exc) from exc
         target = first_look_size(raw_w, raw_h)  # the rule commutes with rotation
         if image.size != target:
             # A scale-1/s draft of an odd side has ceil(side / s) pixels, the last one partial:
@@ -294,6 +298,12 @@ class SourceImage:
             image = image.resize(target, Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
         transpose = _EXIF_TRANSPOSE.get(self.orientation)
         return image if transpose is None else image.transpose(transpose)
+
+    def _corrupt(self, exc: BaseException) -> CorruptImageError:
+        return CorruptImageError(
+            f"cannot decode {self.origin}: a damaged or truncated {self.format} file "
+            f"({_pillow_reason(exc)})"
+        )
 
     def __repr__(self) -> str:
         w, h = self.size
@@ -306,6 +316,7 @@ def load_image(
     max_pixels: int = DEFAULT_PIXEL_LIMIT,
     max_bytes: int = DEFAULT_MAX_BYTES,
     allow_private_urls: bool = False,
+    allow_local_files: bool = False,
     timeout: float = 10.0,
 ) -> SourceImage:
     """Read an image from any supported source, header only.
@@ -324,6 +335,11 @@ def load_image(
             raising ``max_pixels`` beyond that needs Pillow's limit raised too.
         max_bytes: refuse files or downloads larger than this.
         allow_private_urls: allow URLs that resolve to private, loopback or link-local addresses.
+        allow_local_files: let an image *content block* name a local file (``file_path``, a
+            ``file://`` URL or a path). Off by default, like private URLs: blocks may come from
+            a client (a chat UI, a ``langgraph dev`` server), which must not make this process
+            read its own files. A path or ``file://`` URL passed directly as ``source`` is the
+            caller's own choice and is always read.
         timeout: overall download deadline for URLs, in seconds.
 
     Example:
@@ -333,31 +349,40 @@ def load_image(
         >>> load_image({"type": "image_url", "image_url": {"url": url}}).size
         (1, 1)
 
+        >>> load_image({"type": "image", "file_path": "/etc/passwd"})
+        Traceback (most recent call last):
+        ...
+        visionthink_agent.images.errors.LocalFileError: refusing to read '/etc/passwd' named in \
+an image block: local files are off (pass allow_local_files=True to allow it)
+
     Raises:
         NotAnImageError, CorruptImageError, ImageTooLargeError, ImageTooSmallError,
-        UnsupportedSourceError, UnsafeURLError, DownloadError (all :class:`ImageError`).
+        UnsupportedSourceError, UnsafeURLError, LocalFileError, DownloadError (all
+        :class:`ImageError`; messages name the source, never bytes of a file or a response).
     """
     if isinstance(source, SourceImage):
         return source
     if isinstance(source, Image.Image):
         return _from_pil(source, max_pixels)
     if isinstance(source, Mapping):
-        return load_image(
-            image_reference_from_block(source),
-            max_pixels=max_pixels,
-            max_bytes=max_bytes,
-            allow_private_urls=allow_private_urls,
-            timeout=timeout,
-        )
+        reference = image_reference_from_block(source)
+        if not allow_local_files and _names_local_file(reference):
+            raise LocalFileError(
+                f"refusing to read {reference[:200]!r} named in an image block: local files "
+                "are off",
+                setting="allow_local_files",
+            )
+        source = reference
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return _from_bytes(bytes(source), max_pixels, max_bytes)
+        return _from_bytes(bytes(source), max_pixels, max_bytes, "the image data")
     if isinstance(source, os.PathLike):
-        return _from_bytes(_read_file(Path(source), max_bytes), max_pixels, max_bytes)
+        path = Path(source)
+        return _from_bytes(_read_file(path, max_bytes), max_pixels, max_bytes, str(path))
     if isinstance(source, str):
-        data = _bytes_from_string(
+        data, origin = _bytes_from_string(
             source, max_bytes=max_bytes, allow_private_urls=allow_private_urls, timeout=timeout
         )
-        return _from_bytes(data, max_pixels, max_bytes)
+        return _from_bytes(data, max_pixels, max_bytes, origin)
     raise UnsupportedSourceError(f"cannot load an image from a {type(source).__name__}")
 
 
@@ -382,7 +407,9 @@ def inline_image_bytes(source: ImageInput, *, max_bytes: int = DEFAULT_MAX_BYTES
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         if len(data) > max_bytes:
-            raise ImageTooLargeError(f"image is {len(data)} bytes, over the {max_bytes}-byte limit")
+            raise ImageTooLargeError(
+                f"image is {len(data)} bytes, over the {max_bytes}-byte limit", setting="max_bytes"
+            )
         return data
     reference = image_reference_from_block(source) if isinstance(source, Mapping) else source
     if isinstance(reference, str) and reference[:5] == "data:":
@@ -390,27 +417,40 @@ def inline_image_bytes(source: ImageInput, *, max_bytes: int = DEFAULT_MAX_BYTES
     return None
 
 
+def _scheme(reference: str) -> str:
+    return urlsplit(reference).scheme.lower() if "://" in reference[:16] else ""
+
+
+def _names_local_file(reference: str) -> bool:
+    """Whether a block's reference would be read from disk (not data, not an http(s) URL)."""
+    stripped = reference.strip()
+    return not stripped.startswith("data:") and _scheme(stripped) in ("", "file")
+
+
 def _bytes_from_string(
     source: str, *, max_bytes: int, allow_private_urls: bool, timeout: float
-) -> bytes:
+) -> tuple[bytes, str]:
+    """The file bytes a string names, and how to name their source in messages."""
     stripped = source.strip()
     if stripped.startswith("data:"):
-        return _from_data_url(stripped, max_bytes)
-    scheme = urlsplit(stripped).scheme.lower() if "://" in stripped[:16] else ""
+        return _from_data_url(stripped, max_bytes), "the data URL"
+    scheme = _scheme(stripped)
     if scheme in ("http", "https"):
-        return fetch_url(
+        data = fetch_url(
             stripped, allow_private=allow_private_urls, max_bytes=max_bytes, timeout=timeout
         )
+        return data, stripped
     if scheme == "file":
-        return _read_file(Path(unquote(urlsplit(stripped).path)), max_bytes)
+        path = Path(unquote(urlsplit(stripped).path))
+        return _read_file(path, max_bytes), str(path)
     if scheme:
         raise UnsupportedSourceError(f"unsupported URL scheme {scheme!r} in {stripped[:80]!r}")
     if len(stripped) < 4096 and ("/" in stripped or "." in stripped[-6:] or os.sep in stripped):
         path = Path(stripped).expanduser()
         if _exists(path) or not _B64_CHARS.match(stripped):
-            return _read_file(path, max_bytes)
+            return _read_file(path, max_bytes), str(path)
     if _B64_CHARS.match(stripped):
-        return _decode_base64(stripped, max_bytes, what="base64 text")
+        return _decode_base64(stripped, max_bytes, what="base64 text"), "the base64 text"
     raise UnsupportedSourceError(
         f"{stripped[:80]!r} is not an existing file, an http(s)/file/data URL or base64 image data"
     )
@@ -430,7 +470,7 @@ def _from_data_url(url: str, max_bytes: int) -> bytes:
 
 def _decode_base64(text: str, max_bytes: int, *, what: str) -> bytes:
     if len(text) * 3 // 4 > max_bytes:
-        raise ImageTooLargeError(f"{what} is over the {max_bytes}-byte limit")
+        raise ImageTooLargeError(f"{what} is over the {max_bytes}-byte limit", setting="max_bytes")
     with contextlib.suppress(binascii.Error, ValueError):
         # Canonical base64 (what clients send) decodes as is: no whitespace scan over megabytes.
         return base64.b64decode(text, validate=True)
@@ -460,8 +500,13 @@ def _read_file(path: Path, max_bytes: int) -> bytes:
     if not path.is_file():
         raise UnsupportedSourceError(f"{path} is not a file")
     if size > max_bytes:
-        raise ImageTooLargeError(f"{path} is {size} bytes, over the {max_bytes}-byte limit")
-    return path.read_bytes()
+        raise ImageTooLargeError(
+            f"{path} is {size} bytes, over the {max_bytes}-byte limit", setting="max_bytes"
+        )
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UnsupportedSourceError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
 def _open(data: bytes) -> Image.Image:
@@ -470,11 +515,21 @@ def _open(data: bytes) -> Image.Image:
         return Image.open(io.BytesIO(data))
 
 
-def _from_bytes(data: bytes, max_pixels: int, max_bytes: int) -> SourceImage:
+def _pillow_reason(exc: BaseException) -> str:
+    """Pillow's reason for a failure, unless it quotes bytes of the file (some do: chunk ids)."""
+    text = str(exc)
+    if not text or "b'" in text or 'b"' in text or "\\x" in text:
+        return type(exc).__name__
+    return text[:160]
+
+
+def _from_bytes(data: bytes, max_pixels: int, max_bytes: int, origin: str) -> SourceImage:
     if len(data) > max_bytes:
-        raise ImageTooLargeError(f"image is {len(data)} bytes, over the {max_bytes}-byte limit")
+        raise ImageTooLargeError(
+            f"{origin} is {len(data)} bytes, over the {max_bytes}-byte limit", setting="max_bytes"
+        )
     if not data:
-        raise NotAnImageError("empty input: 0 bytes")
+        raise NotAnImageError(f"{origin} is empty: 0 bytes")
     try:
         with _open(data) as im:
             raw_size = im.size
@@ -484,13 +539,18 @@ def _from_bytes(data: bytes, max_pixels: int, max_bytes: int) -> SourceImage:
             orientation = _header_orientation(im, data)
             sampling = JpegImagePlugin.get_sampling(im) if image_format in _JPEG_FORMATS else -1
     except Image.DecompressionBombError as exc:
-        raise ImageTooLargeError(f"image is a decompression bomb: {exc}") from exc
+        raise ImageTooLargeError(
+            f"{origin} is a decompression bomb ({_pillow_reason(exc)})", setting="max_pixels"
+        ) from exc
     except UnidentifiedImageError as exc:
         raise NotAnImageError(
-            f"not an image Pillow can read ({len(data)} bytes starting {data[:8]!r})"
+            f"{origin} is not an image Pillow can read ({len(data)} bytes; JPEG, PNG, WebP, GIF, "
+            "BMP, TIFF ... are)"
         ) from exc
     except (OSError, SyntaxError, ValueError) as exc:
-        raise CorruptImageError(f"cannot read the image header: {exc}") from exc
+        raise CorruptImageError(
+            f"cannot read the image header of {origin} ({_pillow_reason(exc)})"
+        ) from exc
     _check_size(raw_size, max_pixels)
     return SourceImage(
         data=data,
@@ -501,6 +561,7 @@ def _from_bytes(data: bytes, max_pixels: int, max_bytes: int) -> SourceImage:
         mode=mode,
         frames=frames,
         jpeg_subsampling=sampling if sampling in (0, 1, 2) else None,
+        origin=origin,
     )
 
 
@@ -552,8 +613,8 @@ def _check_size(size: tuple[int, int], max_pixels: int) -> None:
         raise ImageTooSmallError(f"image has a zero side: {width}x{height}")
     if width * height > max_pixels:
         raise ImageTooLargeError(
-            f"image is {width}x{height} = {width * height} pixels, over the limit of "
-            f"{max_pixels} (raise max_pixels to allow it)"
+            f"image is {width}x{height} = {width * height} pixels, over the limit of {max_pixels}",
+            setting="max_pixels",
         )
     for what, (w, h) in (("image", size), ("its first look", first_look_size(width, height))):
         if max(w, h) / min(w, h) > MAX_ASPECT_RATIO:
