@@ -10,6 +10,9 @@
 ``VISIONTHINK_TEMPERATURE``     sampling temperature (default 0, as the authors evaluate)
 ``VISIONTHINK_MAX_TOKENS``      tokens per model turn (default 8192, as the authors evaluate)
 ``VISIONTHINK_ALLOW_PRIVATE_URLS``  ``1`` lets image URLs point at private addresses
+``VISIONTHINK_ALLOW_LOCAL_FILES``   ``1`` lets image blocks name files on the server
+                                (``file_path``, ``file://``); off by default: any client
+                                could otherwise make the server read its own files
 ==============================  ==========================================================
 
 No checkpointer here: the server provides persistence.
@@ -46,6 +49,7 @@ def build_graph(env: Mapping[str, str] = os.environ) -> Any:
         mode=mode,
         max_resizes=int(env.get("VISIONTHINK_MAX_RESIZES", "1")),
         allow_private_urls=env.get("VISIONTHINK_ALLOW_PRIVATE_URLS", "0") == "1",
+        allow_local_files=env.get("VISIONTHINK_ALLOW_LOCAL_FILES", "0") == "1",
     )
     return agent.compile(name="visionthink")
 

@@ -46,7 +46,7 @@ def test_every_image_block_format_is_normalised(
 ) -> None:
     block = blocks(image_bytes, tmp_path / "img.png")[fmt]
     model = scripted(ANSWER)
-    graph = create_visionthink_agent(model).compile()
+    graph = create_visionthink_agent(model, allow_local_files=fmt == "file_path").compile()
     result = graph.invoke(
         {"messages": [HumanMessage(content=[{"type": "text", "text": "Q"}, block])]}
     )

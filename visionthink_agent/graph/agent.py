@@ -52,7 +52,10 @@ NATIVE_SYSTEM_PROMPT = (
 
 
 def normalise_new_messages(
-    messages: Sequence[BaseMessage], *, allow_private_urls: bool = False
+    messages: Sequence[BaseMessage],
+    *,
+    allow_private_urls: bool = False,
+    allow_local_files: bool = False,
 ) -> list[BaseMessage]:
     """Normalise the images of the user messages sent since the last model turn.
 
@@ -87,7 +90,9 @@ def normalise_new_messages(
             continue
         assert not isinstance(message.content, str)
         content = [
-            normalise_image_block(b, allow_private_urls=allow_private_urls)
+            normalise_image_block(
+                b, allow_private_urls=allow_private_urls, allow_local_files=allow_local_files
+            )
             if is_image_block(b)
             else b
             for b in message.content
@@ -105,6 +110,7 @@ def create_visionthink_agent(
     system_prompt: str | None = None,
     image_in_tool_message: bool = False,
     allow_private_urls: bool = False,
+    allow_local_files: bool = False,
 ) -> StateGraph[Any, Any, Any, Any]:
     """Build the VisionThink agent as an uncompiled ``StateGraph``.
 
@@ -134,6 +140,8 @@ def create_visionthink_agent(
         image_in_tool_message: native mode only: return the image inside the ``ToolMessage``
             (OpenAI Responses API) instead of a following ``HumanMessage``.
         allow_private_urls: let image URLs point at private / loopback addresses.
+        allow_local_files: let image blocks name local files (``file_path``, ``file://``, a
+            path); off by default, like private URLs.
 
     Raises:
         ValueError: an unknown mode, a bad limit, or ``image_in_tool_message`` in prompted mode.
@@ -167,10 +175,16 @@ def create_visionthink_agent(
     def render(messages: list[BaseMessage]) -> list[BaseMessage]:
         if mode == "prompted":
             return prompted_messages(
-                messages, system_prompt=prompt, allow_private_urls=allow_private_urls
+                messages,
+                system_prompt=prompt,
+                allow_private_urls=allow_private_urls,
+                allow_local_files=allow_local_files,
             )
         return native_messages(
-            messages, system_prompt=prompt, allow_private_urls=allow_private_urls
+            messages,
+            system_prompt=prompt,
+            allow_private_urls=allow_private_urls,
+            allow_local_files=allow_local_files,
         )
 
     def prepare(state: VisionThinkState) -> tuple[list[BaseMessage], dict[str, Any]]:
@@ -179,7 +193,9 @@ def create_visionthink_agent(
         last = messages[-1] if messages else None
         if not (isinstance(last, HumanMessage) and not is_tool_turn(last)):
             return messages, {"messages": [], "model_turns": state.get("model_turns", 0)}
-        changed = normalise_new_messages(messages, allow_private_urls=allow_private_urls)
+        changed = normalise_new_messages(
+            messages, allow_private_urls=allow_private_urls, allow_local_files=allow_local_files
+        )
         by_id = {m.id: m for m in changed}
         messages = [by_id.get(m.id, m) for m in messages]
         return messages, {"messages": changed, **empty_result()}
@@ -202,7 +218,10 @@ def create_visionthink_agent(
             return Command(update=update, goto="tools")
         replies = turn_limit_replies(turn) if calls else []
         result = question_result(
-            [*messages, turn, *replies], turn_limit=calls, allow_private_urls=allow_private_urls
+            [*messages, turn, *replies],
+            turn_limit=calls,
+            allow_private_urls=allow_private_urls,
+            allow_local_files=allow_local_files,
         )
         get_stream_writer()(token_account_event(result))
         update["messages"].extend(replies)
@@ -234,6 +253,7 @@ def create_visionthink_agent(
             image_in_tool_message=image_in_tool_message,
             embed_image=False,
             allow_private_urls=allow_private_urls,
+            allow_local_files=allow_local_files,
         )
         return {"messages": replies}
 

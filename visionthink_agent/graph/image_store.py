@@ -150,7 +150,9 @@ def reference_block(key: str) -> dict[str, Any]:
     return {"type": "image", "id": key}
 
 
-def normalise_image_block(block: Any, *, allow_private_urls: bool = False) -> dict[str, Any]:
+def normalise_image_block(
+    block: Any, *, allow_private_urls: bool = False, allow_local_files: bool = False
+) -> dict[str, Any]:
     """Load an image block in any supported format and return its one state copy.
 
     The result is a LangChain v1 base64 block of the **original** file bytes (a PIL-built image
@@ -160,13 +162,17 @@ def normalise_image_block(block: Any, *, allow_private_urls: bool = False) -> di
     Args:
         block: an image content block, or anything ``load_image`` reads (path, URL, bytes).
         allow_private_urls: let ``load_image`` fetch loopback / private addresses.
+        allow_local_files: let image blocks name local files (``file_path``, ``file://``, a
+            path); off by default, like private URLs.
 
     Raises:
         visionthink_agent.images.ImageError: the image cannot be read; the message says why.
     """
     if isinstance(block, Mapping) and image_block_id(block) and block.get("base64"):
         return dict(block)
-    key, data, source = _state_copy(block, allow_private_urls=allow_private_urls)
+    key, data, source = _state_copy(
+        block, allow_private_urls=allow_private_urls, allow_local_files=allow_local_files
+    )
     if source.data is None:  # built from a PIL image: the state copy is a PNG
         mime_type = "image/png"
     else:
@@ -179,7 +185,9 @@ def normalise_image_block(block: Any, *, allow_private_urls: bool = False) -> di
     }
 
 
-def _state_copy(block: Any, *, allow_private_urls: bool) -> tuple[str, bytes, SourceImage]:
+def _state_copy(
+    block: Any, *, allow_private_urls: bool, allow_local_files: bool
+) -> tuple[str, bytes, SourceImage]:
     """(id, file bytes, source) of an image, the source cached under its id.
 
     Inline data is hashed before it is opened: an image this process has already read (the same
@@ -191,7 +199,11 @@ def _state_copy(block: Any, *, allow_private_urls: bool) -> tuple[str, bytes, So
         cached = _CACHE.get(key)
         if cached is not None:
             return key, data, cached
-    source = load_image(block if data is None else data, allow_private_urls=allow_private_urls)
+    source = load_image(
+        block if data is None else data,
+        allow_private_urls=allow_private_urls,
+        allow_local_files=allow_local_files,
+    )
     data = source.data or encode_image(source.decode(), "PNG").data
     key = image_key(data)
     if _CACHE.get(key) is None:
@@ -212,7 +224,9 @@ def _incoming_base64(block: Any, data: bytes) -> str | None:
     return text
 
 
-def source_for_block(block: Mapping[str, Any], *, allow_private_urls: bool = False) -> SourceImage:
+def source_for_block(
+    block: Mapping[str, Any], *, allow_private_urls: bool = False, allow_local_files: bool = False
+) -> SourceImage:
     """The ``SourceImage`` behind an image block, from the per-process cache when possible.
 
     A reference block (``id`` only) must name an image this process has seen, or that
@@ -230,7 +244,9 @@ def source_for_block(block: Mapping[str, Any], *, allow_private_urls: bool = Fal
             return cached
         if not has_image_data(block):
             raise KeyError(f"image {key!r} is not in this process' cache")
-    source = load_image(block, allow_private_urls=allow_private_urls)
+    source = load_image(
+        block, allow_private_urls=allow_private_urls, allow_local_files=allow_local_files
+    )
     if key is not None:
         _CACHE.put(key, source)
     return source

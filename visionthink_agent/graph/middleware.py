@@ -71,6 +71,8 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
         system_prompt: prompted mode: the system prompt (the protocol's by default); native
             mode: the note appended to the agent's system message.
         allow_private_urls: let image URLs point at private / loopback addresses.
+        allow_local_files: let image blocks name local files (``file_path``, ``file://``, a
+            path); off by default, like private URLs.
     """
 
     state_schema = VisionThinkAgentState
@@ -83,6 +85,7 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
         max_model_turns: int | None = None,
         system_prompt: str | None = None,
         allow_private_urls: bool = False,
+        allow_local_files: bool = False,
     ) -> None:
         if mode not in ("prompted", "native"):
             raise ValueError(f"mode must be 'prompted' or 'native', got {mode!r}")
@@ -93,9 +96,13 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
         default = protocol.SYSTEM_PROMPT if mode == "prompted" else NATIVE_SYSTEM_PROMPT
         self.system_prompt = default if system_prompt is None else system_prompt
         self.allow_private_urls = allow_private_urls
+        self.allow_local_files = allow_local_files
         self.tools = [
             create_resize_image_tool(
-                max_resizes=max_resizes, embed_image=False, allow_private_urls=allow_private_urls
+                max_resizes=max_resizes,
+                embed_image=False,
+                allow_private_urls=allow_private_urls,
+                allow_local_files=allow_local_files,
             )
         ]
 
@@ -103,7 +110,9 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
     def before_agent(self, state: VisionThinkAgentState, runtime: Runtime[Any]) -> dict[str, Any]:
         """Normalise the new message's image and reset the result keys."""
         changed = normalise_new_messages(
-            state["messages"], allow_private_urls=self.allow_private_urls
+            state["messages"],
+            allow_private_urls=self.allow_private_urls,
+            allow_local_files=self.allow_local_files,
         )
         return {"messages": changed, **empty_result()}
 
@@ -114,13 +123,18 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
                 messages,
                 system_prompt=self.system_prompt,
                 allow_private_urls=self.allow_private_urls,
+                allow_local_files=self.allow_local_files,
             )
             system, rest = rendered[0], rendered[1:]
             assert isinstance(system, SystemMessage)
             return request.override(messages=rest, system_message=system, tools=[])  # type: ignore[arg-type]
         base = request.system_message.text if request.system_message is not None else ""
         note = f"{base}\n\n{self.system_prompt}" if base else self.system_prompt
-        rendered = native_messages(messages, allow_private_urls=self.allow_private_urls)
+        rendered = native_messages(
+            messages,
+            allow_private_urls=self.allow_private_urls,
+            allow_local_files=self.allow_local_files,
+        )
         return request.override(messages=rendered, system_message=SystemMessage(note))  # type: ignore[arg-type]
 
     def _finish(self, response: ModelResponse[Any]) -> ModelResponse[Any]:
@@ -164,6 +178,7 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
             turn_calls(last),
             max_resizes=self.max_resizes,
             allow_private_urls=self.allow_private_urls,
+            allow_local_files=self.allow_local_files,
         )
         return {"messages": replies, "jump_to": "model"}
 
@@ -173,6 +188,7 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
             state["messages"],
             turn_limit=state.get("status") == "turn_limit",
             allow_private_urls=self.allow_private_urls,
+            allow_local_files=self.allow_local_files,
         )
         get_stream_writer()(token_account_event(result))
         return result

@@ -79,6 +79,7 @@ def resolve_image(
     messages: Sequence[BaseMessage],
     *,
     allow_private_urls: bool = False,
+    allow_local_files: bool = False,
 ) -> SourceImage:
     """The ``SourceImage`` of an image block, finding a referenced image's copy in ``messages``.
 
@@ -94,7 +95,9 @@ def resolve_image(
         (30, 30)
     """
     try:
-        return source_for_block(block, allow_private_urls=allow_private_urls)
+        return source_for_block(
+            block, allow_private_urls=allow_private_urls, allow_local_files=allow_local_files
+        )
     except KeyError:
         key = image_block_id(block)
         stored = find_image_block(messages, key) if key else None
@@ -102,18 +105,28 @@ def resolve_image(
             raise ValueError(
                 f"image {key!r} is referenced but its data is not in the conversation"
             ) from None
-        return source_for_block(stored, allow_private_urls=allow_private_urls)
+        return source_for_block(
+            stored, allow_private_urls=allow_private_urls, allow_local_files=allow_local_files
+        )
 
 
 class _Renderer:
     """Swaps image blocks for first-look / high-resolution payloads."""
 
-    def __init__(self, messages: Sequence[BaseMessage], allow_private_urls: bool) -> None:
+    def __init__(
+        self, messages: Sequence[BaseMessage], allow_private_urls: bool, allow_local_files: bool
+    ) -> None:
         self.messages = messages
         self.allow_private_urls = allow_private_urls
+        self.allow_local_files = allow_local_files
 
     def source(self, block: Mapping[str, Any]) -> SourceImage:
-        return resolve_image(block, self.messages, allow_private_urls=self.allow_private_urls)
+        return resolve_image(
+            block,
+            self.messages,
+            allow_private_urls=self.allow_private_urls,
+            allow_local_files=self.allow_local_files,
+        )
 
     def first_look(self, block: Mapping[str, Any]) -> dict[str, Any]:
         return image_payload_block(self.source(block).first_look_payload())
@@ -135,6 +148,7 @@ def prompted_messages(
     *,
     system_prompt: str = protocol.SYSTEM_PROMPT,
     allow_private_urls: bool = False,
+    allow_local_files: bool = False,
 ) -> list[BaseMessage]:
     """Render a conversation exactly as protocol §1, for a model that parses its own tool calls.
 
@@ -148,6 +162,8 @@ def prompted_messages(
         messages: the conversation in state.
         system_prompt: the system message (the VisionThink one by default).
         allow_private_urls: let image URLs point at private / loopback addresses.
+        allow_local_files: let image blocks name local files (``file_path``, ``file://``, a
+            path); off by default, like private URLs.
 
     Raises:
         ValueError: a user message holds more than one image.
@@ -158,7 +174,7 @@ def prompted_messages(
         >>> [(m.type, m.content) for m in sent[1:]]
         [('human', '2+2?'), ('ai', '<answer>4</answer>')]
     """
-    render = _Renderer(messages, allow_private_urls)
+    render = _Renderer(messages, allow_private_urls, allow_local_files)
     out: list[BaseMessage] = [SystemMessage(content=system_prompt)]
     for message in messages:
         if isinstance(message, HumanMessage):
@@ -193,6 +209,7 @@ def native_messages(
     *,
     system_prompt: str | None = None,
     allow_private_urls: bool = False,
+    allow_local_files: bool = False,
 ) -> list[BaseMessage]:
     """Render a conversation for a model with native tool calling (``bind_tools``).
 
@@ -203,12 +220,14 @@ def native_messages(
         messages: the conversation in state.
         system_prompt: prepended as a ``SystemMessage`` when given.
         allow_private_urls: let image URLs point at private / loopback addresses.
+        allow_local_files: let image blocks name local files (``file_path``, ``file://``, a
+            path); off by default, like private URLs.
 
     Example:
         >>> [m.type for m in native_messages([HumanMessage("hi")], system_prompt="Be brief.")]
         ['system', 'human']
     """
-    render = _Renderer(messages, allow_private_urls)
+    render = _Renderer(messages, allow_private_urls, allow_local_files)
     out: list[BaseMessage] = [SystemMessage(content=system_prompt)] if system_prompt else []
     for message in messages:
         if isinstance(message, HumanMessage) and image_blocks(message):

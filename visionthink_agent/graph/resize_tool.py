@@ -78,6 +78,7 @@ def resize_reply(
     image_in_tool_message: bool = False,
     embed_image: bool = False,
     allow_private_urls: bool = False,
+    allow_local_files: bool = False,
 ) -> list[BaseMessage]:
     """Answer the resize call(s) of the last model turn.
 
@@ -93,6 +94,8 @@ def resize_reply(
             to the user's image (``{"type": "image", "id"}``) that the VisionThink renderers
             resolve, so state holds one copy of each image.
         allow_private_urls: let image URLs point at private / loopback addresses.
+        allow_local_files: let image blocks name local files (``file_path``, ``file://``, a
+            path); off by default, like private URLs.
 
     Returns:
         One ``ToolMessage`` per call, then (unless ``image_in_tool_message``) the tool turn.
@@ -107,12 +110,19 @@ def resize_reply(
         if block is None:
             error = _NO_IMAGE
         else:
-            stored = normalise_image_block(block, allow_private_urls=allow_private_urls)
+            stored = normalise_image_block(
+                block, allow_private_urls=allow_private_urls, allow_local_files=allow_local_files
+            )
             image_id = stored["id"]
             if resize_count(messages, image_id) >= max_resizes:
                 error = _already_resized(max_resizes)
             elif embed_image:
-                source = resolve_image(stored, messages, allow_private_urls=allow_private_urls)
+                source = resolve_image(
+                    stored,
+                    messages,
+                    allow_private_urls=allow_private_urls,
+                    allow_local_files=allow_local_files,
+                )
                 image = image_payload_block(source.high_res_payload())
             else:
                 image = reference_block(image_id)
@@ -166,6 +176,7 @@ def create_resize_image_tool(
     image_in_tool_message: bool = False,
     embed_image: bool = True,
     allow_private_urls: bool = False,
+    allow_local_files: bool = False,
 ) -> BaseTool:
     """The resize tool for any ``ToolNode`` (or ``create_agent``), answering as protocol §1.4.
 
@@ -184,6 +195,8 @@ def create_resize_image_tool(
             reference by id, resolved by :func:`native_messages` / :func:`prompted_messages`
             (what the VisionThink agent and middleware do, so state keeps one copy).
         allow_private_urls: let image URLs point at private / loopback addresses.
+        allow_local_files: let image blocks name local files (``file_path``, ``file://``, a
+            path); off by default, like private URLs.
 
     Example:
         >>> from langgraph.prebuilt import ToolNode
@@ -206,6 +219,7 @@ def create_resize_image_tool(
             image_in_tool_message=image_in_tool_message,
             embed_image=embed_image,
             allow_private_urls=allow_private_urls,
+            allow_local_files=allow_local_files,
         )
         return Command(update={"messages": replies})
 

@@ -59,7 +59,11 @@ def _usage(turns: Sequence[AIMessage]) -> TokenUsage:
 
 
 def question_result(
-    messages: Sequence[BaseMessage], *, turn_limit: bool = False, allow_private_urls: bool = False
+    messages: Sequence[BaseMessage],
+    *,
+    turn_limit: bool = False,
+    allow_private_urls: bool = False,
+    allow_local_files: bool = False,
 ) -> dict[str, Any]:
     """Summarise the latest question of a conversation.
 
@@ -68,6 +72,8 @@ def question_result(
             turn limit, the replies to its unanswered calls).
         turn_limit: the model was stopped while still calling the tool.
         allow_private_urls: let image URLs point at private / loopback addresses.
+        allow_local_files: let image blocks name local files (``file_path``, ``file://``, a
+            path); off by default, like private URLs.
 
     Returns:
         ``answer``, ``resized``, ``status``, ``visual_tokens``, ``usage``, ``model_turns``
@@ -80,7 +86,12 @@ def question_result(
     block = current_image_block(messages)
     account = None
     if block is not None:
-        source = resolve_image(block, messages, allow_private_urls=allow_private_urls)
+        source = resolve_image(
+            block,
+            messages,
+            allow_private_urls=allow_private_urls,
+            allow_local_files=allow_local_files,
+        )
         account = source.token_account(resized=resized).as_dict()
     status: Status = "turn_limit" if turn_limit else "answered" if block else "no_image"
     return {
