@@ -29,6 +29,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -39,6 +40,9 @@ __all__ = [
     "QWEN_ADDED_TOKENS",
     "TINY_IMAGE_TOKEN_ID",
     "TINY_MODEL_ALIAS",
+    "TINY_SIZES",
+    "ModelSizes",
+    "build_untrained_checkpoint",
     "default_tiny_dir",
     "main",
     "write_tiny_checkpoint",
@@ -94,6 +98,61 @@ A man is riding a red bicycle down a street next to a blue car and a tall buildi
 """
 
 
+@dataclass(frozen=True)
+class ModelSizes:
+    """The sizes of a small Qwen2.5-VL built from scratch (everything else is the real layout).
+
+    Attributes:
+        vision_depth: vision-tower blocks.
+        vision_hidden: vision-tower width.
+        vision_intermediate: vision MLP width.
+        vision_heads: vision attention heads.
+        vision_full_attention: blocks with full (not windowed) attention.
+        text_hidden: language-model width (also the vision merger's output).
+        text_intermediate: language-model MLP width.
+        text_layers: language-model layers.
+        text_heads: attention heads (head size ``text_hidden // text_heads``).
+        text_kv_heads: key/value heads (grouped-query attention).
+        mrope_section: M-RoPE split of half a head (temporal, height, width); sums to
+            ``text_hidden // text_heads // 2``.
+        extra_corpus: text added to the tokenizer's BPE training corpus (frequent strings of
+            the training data become few tokens).
+
+    Example:
+        >>> TINY_SIZES.text_hidden, sum(TINY_SIZES.mrope_section) * 2 * TINY_SIZES.text_heads
+        (64, 64)
+    """
+
+    vision_depth: int
+    vision_hidden: int
+    vision_intermediate: int
+    vision_heads: int
+    vision_full_attention: tuple[int, ...]
+    text_hidden: int
+    text_intermediate: int
+    text_layers: int
+    text_heads: int
+    text_kv_heads: int
+    mrope_section: tuple[int, int, int]
+    extra_corpus: tuple[str, ...] = ()
+
+
+TINY_SIZES: Final[ModelSizes] = ModelSizes(
+    vision_depth=2,
+    vision_hidden=32,
+    vision_intermediate=64,
+    vision_heads=2,
+    vision_full_attention=(1,),
+    text_hidden=64,
+    text_intermediate=128,
+    text_layers=2,
+    text_heads=4,
+    text_kv_heads=2,
+    mrope_section=(2, 3, 3),
+)
+"""The sizes of the tiny checkpoint (about 0.3 M parameters)."""
+
+
 def default_tiny_dir() -> Path:
     """Where the CLI keeps the tiny checkpoint: ``$VISIONTHINK_CACHE`` or ``~/.cache``.
 
@@ -145,7 +204,9 @@ def write_tiny_checkpoint(
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
-        _build(staging, seed)
+        build_untrained_checkpoint(staging, seed=seed)
+        marker = {"format": _FORMAT_VERSION, "seed": seed}
+        (staging / _MARKER).write_text(json.dumps(marker) + "\n", encoding="utf-8")
         if target.exists():  # overwrite, or a concurrent writer finished first
             if not overwrite and _is_tiny_checkpoint(target, seed):
                 return target
@@ -164,7 +225,29 @@ def _is_tiny_checkpoint(path: Path, seed: int) -> bool:
     return bool(marker == {"format": _FORMAT_VERSION, "seed": seed})
 
 
-def _build(out: Path, seed: int) -> None:
+def build_untrained_checkpoint(
+    out: str | os.PathLike[str], *, seed: int = 0, sizes: ModelSizes = TINY_SIZES
+) -> Path:
+    """Write a random-weight Qwen2.5-VL of ``sizes`` with its tokenizer and processor to ``out``.
+
+    The building block of :func:`write_tiny_checkpoint` (which adds caching and atomic
+    replacement) and the starting point of models trained from scratch (``training.demo``).
+
+    Args:
+        out: directory to write into (created; files in it are overwritten).
+        seed: seed of the random weights.
+        sizes: the model sizes.
+
+    Returns:
+        ``out`` as a path.
+
+    Example:
+        >>> import tempfile
+        >>> from transformers import AutoConfig
+        >>> path = build_untrained_checkpoint(tempfile.mkdtemp(), sizes=TINY_SIZES)
+        >>> AutoConfig.from_pretrained(path).text_config.hidden_size
+        64
+    """
     import torch
     from transformers import (
         GenerationConfig,
@@ -175,8 +258,8 @@ def _build(out: Path, seed: int) -> None:
     )
     from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
 
-    tokenizer = _build_tokenizer()
-    config = Qwen2_5_VLConfig(**_config_kwargs())
+    tokenizer = _build_tokenizer(sizes.extra_corpus)
+    config = Qwen2_5_VLConfig(**_config_kwargs(sizes))
     torch.manual_seed(seed)
     model = Qwen2_5_VLForConditionalGeneration(config)
     model.generation_config = GenerationConfig(
@@ -200,38 +283,37 @@ def _build(out: Path, seed: int) -> None:
         chat_template=QWEN2_5_VL_CHAT_TEMPLATE,
     )
     processor.save_pretrained(out)
-    marker = {"format": _FORMAT_VERSION, "seed": seed}
-    (out / _MARKER).write_text(json.dumps(marker) + "\n", encoding="utf-8")
+    return Path(out)
 
 
-def _config_kwargs() -> dict[str, Any]:
+def _config_kwargs(sizes: ModelSizes) -> dict[str, Any]:
     ids = _ADDED_IDS
     return {
         "vision_config": {
-            "depth": 2,
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_heads": 2,
-            "out_hidden_size": 64,
+            "depth": sizes.vision_depth,
+            "hidden_size": sizes.vision_hidden,
+            "intermediate_size": sizes.vision_intermediate,
+            "num_heads": sizes.vision_heads,
+            "out_hidden_size": sizes.text_hidden,
             "patch_size": 14,
             "spatial_merge_size": 2,
             "temporal_patch_size": 2,
             "window_size": 112,
-            "fullatt_block_indexes": [1],
+            "fullatt_block_indexes": list(sizes.vision_full_attention),
             "in_channels": 3,
         },
         "text_config": {
             "vocab_size": _VOCAB_SIZE,
-            "hidden_size": 64,
-            "intermediate_size": 128,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 4,
-            "num_key_value_heads": 2,
+            "hidden_size": sizes.text_hidden,
+            "intermediate_size": sizes.text_intermediate,
+            "num_hidden_layers": sizes.text_layers,
+            "num_attention_heads": sizes.text_heads,
+            "num_key_value_heads": sizes.text_kv_heads,
             "max_position_embeddings": 32768,
             "rope_parameters": {
                 "rope_type": "default",
                 "rope_theta": 1000000.0,
-                "mrope_section": [2, 3, 3],
+                "mrope_section": list(sizes.mrope_section),
             },
             "bos_token_id": ids["<|endoftext|>"],
             "eos_token_id": ids["<|im_end|>"],
@@ -245,12 +327,13 @@ def _config_kwargs() -> dict[str, Any]:
     }
 
 
-def _corpus() -> Iterator[str]:
+def _corpus(extra: Sequence[str]) -> Iterator[str]:
     yield _ENGLISH
     yield from protocol.load_strings().values()
+    yield from extra
 
 
-def _build_tokenizer() -> Any:
+def _build_tokenizer(extra_corpus: Sequence[str] = ()) -> Any:
     """Train a byte-level BPE with Qwen's pre-tokenizer and wrap it as a ``Qwen2Tokenizer``."""
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
     from tokenizers.trainers import BpeTrainer
@@ -271,7 +354,7 @@ def _build_tokenizer() -> Any:
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    bpe.train_from_iterator(_corpus(), trainer)
+    bpe.train_from_iterator(_corpus(extra_corpus), trainer)
     state = json.loads(bpe.to_str())["model"]
     vocab: dict[str, int] = state["vocab"]
     merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in state["merges"]]
