@@ -28,6 +28,7 @@ Example:
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import threading
 import time
@@ -42,16 +43,22 @@ from PIL import Image
 from visionthink_agent.backends.aligned_vision_mlp import align_vision_mlp
 from visionthink_agent.backends.grouped_window_attention import enable_grouped_window_attention
 from visionthink_agent.backends.lower_right_attention import register_lower_right_attention
+from visionthink_agent.backends.text_stream import TextStream
 from visionthink_agent.protocol import ImageSlot, Part
 
 __all__ = [
     "GenerationResult",
     "ModelLoadError",
     "QwenVLEngine",
+    "declare_tools",
     "qwen_content",
     "resolve_device",
     "resolve_dtype",
 ]
+
+
+_DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
+"""The system message the Qwen2.5-VL chat template writes when a conversation has none."""
 
 
 class ModelLoadError(RuntimeError):
@@ -258,13 +265,19 @@ class QwenVLEngine:
     def render(self, messages: Sequence[dict[str, Any]], tools: Sequence[Any] | None = None) -> str:
         """The prompt text of a Qwen-format conversation, ready for generation.
 
+        ``tools`` go to the chat template's ``tools=``; a template without tool support (the
+        stock Qwen2.5-VL one) gets them declared in the system message the way Qwen2.5's
+        tool-aware template does (:func:`declare_tools`), so the model is told about them.
+
         Example:
             >>> QwenVLEngine.render.__name__
             'render'
         """
         options: dict[str, Any] = {"tokenize": False, "add_generation_prompt": True}
-        if tools:
+        if tools and "tools" in (self.processor.chat_template or ""):
             options["tools"] = list(tools)
+        elif tools:
+            messages = declare_tools(messages, tools)
         rendered: str = self.processor.apply_chat_template(list(messages), **options)
         return rendered
 
@@ -286,6 +299,7 @@ class QwenVLEngine:
         seed: int | None = None,
         on_text: Callable[[str], None] | None = None,
         cancel: threading.Event | None = None,
+        response_prefix: str = "",
     ) -> GenerationResult:
         """Generate one model turn for a Qwen-format conversation.
 
@@ -302,10 +316,12 @@ class QwenVLEngine:
             on_text: called with each new piece of decoded text as it is generated.
             cancel: set it to stop generating after the current token (finish reason
                 ``cancelled``; the KV cache stays consistent for the next call).
+            response_prefix: text the answer is forced to begin with (e.g. the opening of a
+                tool call); it is part of the prompt's prefill and of the returned text.
         """
         with self._lock:
             return self._generate(
-                self.render(messages, tools),
+                self.render(messages, tools) + response_prefix,
                 list(images),
                 max_new_tokens=max_new_tokens,
                 temperature=temperature,
@@ -314,6 +330,7 @@ class QwenVLEngine:
                 seed=seed,
                 on_text=on_text,
                 cancel=cancel,
+                response_prefix=response_prefix,
             )
 
     # -- internals ----------------------------------------------------------------------------
@@ -329,6 +346,7 @@ class QwenVLEngine:
         seed: int | None,
         on_text: Callable[[str], None] | None,
         cancel: threading.Event | None,
+        response_prefix: str,
     ) -> GenerationResult:
         start = time.perf_counter()
         # Take the cached prefix: if this call fails half-way, no stale prefix survives it.
@@ -362,7 +380,9 @@ class QwenVLEngine:
             generator = torch.Generator(device=self.device).manual_seed(seed)
         generated: list[int] = []
         fed_generated = 0  # generated tokens whose keys/values are in the cache
-        emitted = ""
+        stream = TextStream(self.tokenizer, stop)
+        if on_text is not None and response_prefix:
+            on_text(response_prefix)
         finish_reason = "length"
         first_token_seconds = 0.0
         length = input_ids.shape[1]
@@ -377,13 +397,12 @@ class QwenVLEngine:
             if token in self.stop_token_ids:
                 finish_reason = "stop"
                 break
-            text = self.tokenizer.decode(generated, skip_special_tokens=True)
-            if any(s in text for s in stop):
+            piece = stream.push(token)
+            if piece and on_text is not None:
+                on_text(piece)
+            if stream.stopped:
                 finish_reason = "stop"
                 break
-            if on_text is not None and not text.endswith("\ufffd") and len(text) > len(emitted):
-                on_text(text[len(emitted) :])
-                emitted = text
             if step + 1 == max_new_tokens:
                 break
             position = torch.full((3, 1, 1), length + step + rope_delta, device=self.device)
@@ -394,17 +413,16 @@ class QwenVLEngine:
                 use_cache=True,
             )
             fed_generated = step + 1
-        text = self.tokenizer.decode(generated, skip_special_tokens=True)
-        for s in stop:
-            text = text.split(s, 1)[0]
-        if on_text is not None and len(text) > len(emitted) and text.startswith(emitted):
-            on_text(text[len(emitted) :])
+        text = _final_text(self.tokenizer.decode(generated, skip_special_tokens=True), stop)
+        streamed = stream.text
+        if on_text is not None and len(text) > len(streamed) and text.startswith(streamed):
+            on_text(text[len(streamed) :])  # a held-back tail that was no stop string
         new = torch.tensor(generated[:fed_generated], dtype=input_ids.dtype)
         fed = torch.cat([input_ids[0], new])
         self._prefix = _CachedPrefix(fed, cache, spans) if self.reuse_kv else None
         _synchronize(self.device)
         return GenerationResult(
-            text=text,
+            text=response_prefix + text,
             token_ids=generated,
             prompt_tokens=int(length),
             visual_tokens=int((input_ids == self.image_token_id).sum()),
@@ -501,6 +519,40 @@ class QwenVLEngine:
             )
             feed["image_grid_thw"] = grid[keep].to(self.device)
         return feed
+
+
+def declare_tools(messages: Sequence[dict[str, Any]], tools: Sequence[Any]) -> list[dict[str, Any]]:
+    """Qwen2.5's tool declaration added to the system message (one is added when missing).
+
+    The words are those of Qwen2.5's tool-aware chat template: the tool schemas inside
+    ``<tools></tools>`` and the ``<tool_call>`` answer format.
+
+    Example:
+        >>> tool = {"type": "function", "function": {"name": "f", "parameters": {}}}
+        >>> out = declare_tools([{"role": "user", "content": "hi"}], [tool])
+        >>> [m["role"] for m in out], out[0]["content"].splitlines()[2]
+        (['system', 'user'], '# Tools')
+    """
+    schemas = "\n".join(json.dumps(tool, ensure_ascii=False) for tool in tools)
+    declaration = (
+        "\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+        "You are provided with function signatures within <tools></tools> XML tags:\n<tools>\n"
+        f"{schemas}\n</tools>\n\nFor each function call, return a json object with function "
+        "name and arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n"
+        '{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>'
+    )
+    out = [dict(m) for m in messages]
+    if out and out[0].get("role") == "system" and isinstance(out[0].get("content"), str):
+        out[0]["content"] += declaration
+    else:
+        out.insert(0, {"role": "system", "content": _DEFAULT_SYSTEM_PROMPT + declaration})
+    return out
+
+
+def _final_text(text: str, stop: Sequence[str]) -> str:
+    """``text`` cut at its first stop string."""
+    cuts = [i for s in stop if s and (i := text.find(s)) >= 0]
+    return text[: min(cuts)] if cuts else text
 
 
 def _next_token(
