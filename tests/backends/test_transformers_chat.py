@@ -138,3 +138,87 @@ def test_closing_a_stream_early_stops_generation(tiny_checkpoint: Path) -> None:
     assert reply.usage_metadata is not None
     assert reply.usage_metadata["output_tokens"] <= 2
     assert time.perf_counter() - started < 30
+
+
+def tool_image_message(size: tuple[int, int] = (112, 84)) -> ToolMessage:
+    png = encode_image(Image.new("RGB", size, "teal"), "PNG")
+    return ToolMessage(
+        [
+            {"type": "text", "text": "The high-resolution image:"},
+            {"type": "image", "base64": png.base64, "mime_type": "image/png"},
+        ],
+        tool_call_id="c1",
+    )
+
+
+def test_tool_message_images_reach_the_model_and_the_token_count(chat: ChatQwenVL) -> None:
+    call = {"name": "resize_image", "args": {"action": "resize"}, "id": "c1"}
+    reply = chat.invoke(
+        [HumanMessage("Zoom in."), AIMessage("", tool_calls=[call]), tool_image_message()]
+    )
+    assert reply.response_metadata["visual_tokens"] == visual_tokens(112, 84)
+
+
+def test_consecutive_tool_results_share_one_user_turn_with_their_images() -> None:
+    messages, images = to_qwen_messages(
+        [ToolMessage("sunny", tool_call_id="c0"), tool_image_message(), HumanMessage("next")]
+    )
+    assert [m["role"] for m in messages] == ["user", "user"]
+    assert [p.get("text", "<image>") for p in messages[0]["content"]] == [
+        "<tool_response>\n",
+        "sunny",
+        "\n</tool_response>",
+        "\n",
+        "<tool_response>\n",
+        "The high-resolution image:",
+        "<image>",
+        "\n</tool_response>",
+    ]
+    assert [im.size for im in images] == [(112, 84)]
+
+
+def test_bound_tools_are_declared_when_the_template_has_no_tool_support(
+    chat: ChatQwenVL,
+) -> None:
+    engine = chat.engine()
+    assert "tools" not in engine.processor.chat_template  # the stock Qwen2.5-VL template
+    prompt = engine.render([{"role": "user", "content": "hi"}], [protocol.resize_tool_schema()])
+    assert prompt.startswith("<|im_start|>system\nYou are a helpful assistant.\n\n# Tools\n")
+    assert '"name": "resize_image"' in prompt
+    assert "<tool_call></tool_call> XML tags" in prompt
+
+
+@pytest.mark.parametrize("choice", ["resize_image", "any", "required", True])
+def test_tool_choice_forces_a_call_to_open(chat: ChatQwenVL, choice: object) -> None:
+    bound = chat.bind_tools([protocol.resize_tool_schema()], tool_choice=choice)  # type: ignore[arg-type]
+    chunks = list(bound.stream([HumanMessage("Zoom in.")]))
+    reply = bound.invoke([HumanMessage("Zoom in.")])
+    opening = '<tool_call>\n{"name": "resize_image", "arguments": '
+    assert isinstance(reply.content, str)
+    assert reply.content.startswith(opening)
+    assert "".join(str(c.content) for c in chunks) == reply.content  # streamed the same
+
+
+def test_tool_choice_any_with_several_tools_leaves_the_name_to_the_model(chat: ChatQwenVL) -> None:
+    def zoom(factor: int) -> str:
+        """Zoom."""
+        return ""
+
+    bound = chat.bind_tools([protocol.resize_tool_schema(), zoom], tool_choice="any")
+    reply = bound.invoke([HumanMessage("Zoom in.")])
+    assert str(reply.content).startswith('<tool_call>\n{"name": "')
+
+
+def test_tool_choice_none_hides_the_tools(chat: ChatQwenVL) -> None:
+    bound = chat.bind_tools([protocol.resize_tool_schema()], tool_choice="none")
+    reply = bound.invoke([HumanMessage("Zoom in.")])
+    assert reply.tool_calls == []
+    assert not str(reply.content).startswith("<tool_call>")
+
+
+def test_unknown_tool_choice_is_named() -> None:
+    model = ChatQwenVL(model="tiny")
+    with pytest.raises(ValueError, match="tool_choice 'zoom' names no bound tool"):
+        model.bind_tools([protocol.resize_tool_schema()], tool_choice="zoom")
+    with pytest.raises(ValueError, match="tool_choice must be"):
+        model.bind_tools([protocol.resize_tool_schema()], tool_choice=False)

@@ -155,22 +155,39 @@ class ChatQwenVL(BaseChatModel):
         self,
         tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
         *,
-        tool_choice: str | None = None,
+        tool_choice: str | bool | dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, AIMessage]:
         """Give the model tool schemas (native mode) through the chat template's ``tools=``.
 
-        ``tool_choice`` is accepted for interface compatibility; a local model cannot be forced
-        to call a tool, so it is not enforced.
+        A template without tool support (the stock Qwen2.5-VL one) gets the schemas declared in
+        the system message, as Qwen2.5's tool-aware template writes them.
+
+        Args:
+            tools: tools, functions, pydantic models or OpenAI tool schemas.
+            tool_choice: ``None`` / ``"auto"``: the model decides; ``"none"``: the tools are
+                not offered; a tool name (or ``{"type": "function", "function": {"name": ...}}``):
+                the answer is forced to open a call to that tool (the model writes the
+                arguments); ``"any"`` / ``"required"`` / ``True``: the answer is forced to open
+                a tool call (to the only tool, or with the name left to the model).
+            **kwargs: bound to the model call like ``bind``'s.
+
+        Raises:
+            ValueError: ``tool_choice`` names no bound tool or is not a known value.
 
         Example:
             >>> from visionthink_agent.protocol import resize_tool_schema
             >>> bound = ChatQwenVL(model="tiny").bind_tools([resize_tool_schema()])
             >>> bound.kwargs["tools"][0]["function"]["name"]
             'resize_image'
+            >>> ChatQwenVL(model="tiny").bind_tools([resize_tool_schema()], tool_choice="zoom")
+            Traceback (most recent call last):
+            ...
+            ValueError: tool_choice 'zoom' names no bound tool (bound: resize_image)
         """
-        del tool_choice
         formatted = [convert_to_openai_tool(tool) for tool in tools]
+        if tool_choice is not None:
+            kwargs["tool_choice"] = _normalise_tool_choice(tool_choice, formatted)
         return super().bind(tools=formatted, **kwargs)
 
     def _generate(
@@ -257,6 +274,7 @@ class ChatQwenVL(BaseChatModel):
         cancel: threading.Event | None = None,
     ) -> Any:
         qwen_messages, images = to_qwen_messages(messages)
+        tools = _offered_tools(kwargs)
         return self.engine(kwargs.get("model")).generate(
             qwen_messages,
             images,
@@ -264,14 +282,15 @@ class ChatQwenVL(BaseChatModel):
             temperature=float(kwargs.get("temperature", self.temperature)),
             top_p=float(kwargs.get("top_p", self.top_p)),
             stop=stop or self.stop,
-            tools=kwargs.get("tools"),
+            tools=tools,
             seed=kwargs.get("seed", self.seed),
             on_text=on_text,
             cancel=cancel,
+            response_prefix=_forced_call_prefix(tools, kwargs.get("tool_choice")),
         )
 
     def _message(self, result: Any, kwargs: dict[str, Any]) -> AIMessage:
-        tool_calls, invalid = _tool_calls(result.text) if kwargs.get("tools") else ([], [])
+        tool_calls, invalid = _tool_calls(result.text) if _offered_tools(kwargs) else ([], [])
         usage: UsageMetadata = {
             "input_tokens": result.prompt_tokens,
             "output_tokens": result.output_tokens,
@@ -305,51 +324,106 @@ def to_qwen_messages(
     Image blocks (any format :func:`~visionthink_agent.images.load_image` reads) become
     ``{"type": "image"}`` parts; the image itself is passed to the processor as is (the
     caller decides first look or high resolution). ``ToolMessage`` becomes a user turn in
-    Qwen's ``<tool_response>`` form; an ``AIMessage`` whose text lacks its ``tool_calls`` gets
-    them written in Qwen's ``<tool_call>`` form.
+    Qwen's ``<tool_response>`` form, images included, consecutive ones sharing one turn as in
+    Qwen2.5's template; an ``AIMessage`` whose text lacks its ``tool_calls`` gets them written
+    in Qwen's ``<tool_call>`` form.
 
     Example:
         >>> from langchain_core.messages import HumanMessage, SystemMessage
         >>> msgs, images = to_qwen_messages([SystemMessage("sys"), HumanMessage("hi")])
         >>> msgs, images
         ([{'role': 'system', 'content': 'sys'}, {'role': 'user', 'content': 'hi'}], [])
+        >>> msgs, _ = to_qwen_messages([ToolMessage("a", tool_call_id="1"),
+        ...                             ToolMessage("b", tool_call_id="2")])
+        >>> msgs[0]["content"]
+        '<tool_response>\\na\\n</tool_response>\\n<tool_response>\\nb\\n</tool_response>'
 
     Raises:
         ValueError: a content block that is neither text nor an image.
     """
     converted: list[dict[str, Any]] = []
     images: list[Image.Image] = []
+    responses: list[dict[str, Any]] | None = None  # parts of the current run of tool results
     for message in messages:
+        if not isinstance(message, ToolMessage):
+            responses = None
         if isinstance(message, SystemMessage):
             converted.append({"role": "system", "content": message.text})
         elif isinstance(message, HumanMessage):
-            converted.append({"role": "user", "content": _content(message.content, images)})
+            converted.append({"role": "user", "content": _parts(message.content, images)})
         elif isinstance(message, AIMessage):
             converted.append({"role": "assistant", "content": _assistant_text(message)})
         elif isinstance(message, ToolMessage):
-            text = f"<tool_response>\n{message.text}\n</tool_response>"
-            converted.append({"role": "user", "content": text})
+            response = [
+                _text("<tool_response>\n"),
+                *_parts(message.content, images),
+                _text("\n</tool_response>"),
+            ]
+            if responses is None:
+                responses = response
+                converted.append({"role": "user", "content": responses})
+            else:
+                responses.extend([_text("\n"), *response])
         else:
             raise ValueError(f"unsupported message type {message.type!r} for a Qwen2.5-VL model")
+    for turn in converted:
+        if isinstance(turn["content"], list) and all(p["type"] == "text" for p in turn["content"]):
+            turn["content"] = "".join(p["text"] for p in turn["content"])
     return converted, images
 
 
-def _content(content: str | list[Any], images: list[Image.Image]) -> str | list[dict[str, Any]]:
+def _text(text: str) -> dict[str, Any]:
+    return {"type": "text", "text": text}
+
+
+def _parts(content: str | list[Any], images: list[Image.Image]) -> list[dict[str, Any]]:
+    """Content as Qwen parts; each image is loaded and appended to ``images``."""
     if isinstance(content, str):
-        return content
+        return [_text(content)]
     parts: list[dict[str, Any]] = []
     for block in content:
         if isinstance(block, str):
-            parts.append({"type": "text", "text": block})
+            parts.append(_text(block))
         elif is_image_block(block):
             images.append(load_image(block).high_res())
             parts.append({"type": "image"})
         elif isinstance(block, dict) and block.get("type") == "text":
-            parts.append({"type": "text", "text": block.get("text", "")})
+            parts.append(_text(block.get("text", "")))
         else:
             kind = block.get("type") if isinstance(block, dict) else type(block).__name__
             raise ValueError(f"unsupported content block {kind!r}: only text and images are")
     return parts
+
+
+def _normalise_tool_choice(choice: str | bool | dict[str, Any], tools: list[dict[str, Any]]) -> str:
+    """``tool_choice`` as ``"auto"``, ``"none"``, ``"any"`` or a bound tool's name."""
+    names = [t["function"]["name"] for t in tools]
+    if isinstance(choice, dict):
+        choice = str((choice.get("function") or {}).get("name") or choice.get("name") or "")
+    if choice is True or choice == "required":
+        return "any"
+    if choice in ("auto", "none", "any") or choice in names:
+        return str(choice)
+    if isinstance(choice, str) and choice:
+        raise ValueError(
+            f"tool_choice {choice!r} names no bound tool (bound: {', '.join(names) or 'none'})"
+        )
+    raise ValueError(f"tool_choice must be a tool name, auto, none, any or required: {choice!r}")
+
+
+def _offered_tools(kwargs: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The bound tool schemas shown to the model (none for ``tool_choice="none"``)."""
+    return None if kwargs.get("tool_choice") == "none" else kwargs.get("tools") or None
+
+
+def _forced_call_prefix(tools: list[dict[str, Any]] | None, choice: str | None) -> str:
+    """The opening of a Qwen ``<tool_call>`` an answer is forced to start with ("" for none)."""
+    if not tools or choice in (None, "auto", "none"):
+        return ""
+    if choice == "any" and len(tools) > 1:
+        return '<tool_call>\n{"name": "'
+    name = tools[0]["function"]["name"] if choice == "any" else choice
+    return f'<tool_call>\n{{"name": {json.dumps(name, ensure_ascii=False)}, "arguments": '
 
 
 def _assistant_text(message: AIMessage) -> str:
