@@ -13,3 +13,9 @@ from visionthink_agent.backends.tiny import write_tiny_checkpoint
 def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random-weight checkpoint written once for the whole session."""
     return write_tiny_checkpoint(tmp_path_factory.mktemp("models") / "tiny")
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint_seed1(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A second tiny checkpoint (other weights), for per-call model overrides."""
+    return write_tiny_checkpoint(tmp_path_factory.mktemp("models") / "tiny-seed1", seed=1)
