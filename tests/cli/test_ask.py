@@ -67,7 +67,7 @@ def test_unreadable_image_is_a_clear_error(
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"not an image")
     assert main(["ask", str(bad), "Q?", "--model", "tiny"]) == 2
-    assert "cannot read image" in capsys.readouterr().err
+    assert "cannot use the image" in capsys.readouterr().err
 
 
 def test_unreachable_server_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -15,12 +15,14 @@ Example:
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from collections.abc import Sequence
 from importlib import import_module
 
 from visionthink_agent import __version__
 
-__all__ = ["COMMAND_MODULES", "build_parser", "main"]
+__all__ = ["COMMAND_MODULES", "INTERRUPTED", "build_parser", "main"]
 
 COMMAND_MODULES: tuple[str, ...] = (
     "visionthink_agent.cli.ask_command",
@@ -50,8 +52,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+INTERRUPTED = 130
+"""Exit code after Ctrl-C (128 + SIGINT), as shells report it."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``visionthink`` command line; returns the exit code.
+
+    Run as the program (``argv`` None), an interrupted command exits at once after its one-line
+    message, without waiting for model calls still running in worker threads (an in-process
+    generation can take minutes to finish on its own); the records already written are kept.
 
     Example:
         >>> main(["ask", "/no/such/image.png", "What is it?"])  # the error goes to stderr
@@ -59,4 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = build_parser().parse_args(argv)
     code: int = args.func(args)
+    if code == INTERRUPTED and argv is None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     return code

@@ -10,8 +10,8 @@ The model's thinking streams as it is generated; a rule marks the moment it asks
 full-resolution image; the command ends with the answer and the visual-token account (first
 look, high-res, used, and saved against sending the full-resolution image at once).
 
-Exit codes: 0 answered, 1 the model or server failed, 2 bad input (unreadable image, bad
-option, missing extras).
+Exit codes: 0 answered, 1 the model or server failed, 2 bad input (unreadable image, empty
+question, bad option, missing extras), 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -27,11 +28,21 @@ from rich.rule import Rule
 from rich.table import Table
 
 from visionthink_agent.backends import DEFAULT_MODEL
-from visionthink_agent.images import ImageError, SourceImage, load_image
+from visionthink_agent.cli.errors import CommandError, describe_image_error, describe_model_failure
+from visionthink_agent.cli.help_format import HelpFormatter, plain_description
+from visionthink_agent.cli.options import add_max_new_tokens
+from visionthink_agent.images import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_PIXEL_LIMIT,
+    ImageError,
+    SourceImage,
+    load_image,
+)
 
 __all__ = ["register", "run"]
 
 TINY_DEFAULT_NEW_TOKENS = 256
+_ANSWER_TAG = "<answer>"
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -50,8 +61,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "ask",
         help="ask one question about one image",
-        description=(__doc__ or "").replace("``", "").replace("\n::\n", "\nExamples:\n"),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=plain_description(__doc__),
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("image", help="image file, http(s) URL or data: URL")
     parser.add_argument("question", help="the question about the image")
@@ -82,9 +93,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         help="prompted: the VisionThink protocol in the prompt, <tool_call> parsed from text "
         "(VisionThink / Qwen2.5-VL checkpoints; default); native: the server's tool calling",
     )
-    parser.add_argument(
-        "--max-new-tokens",
-        type=int,
+    add_max_new_tokens(
+        parser,
         default=None,
         help=f"most tokens generated per model turn (default 8192; "
         f"{TINY_DEFAULT_NEW_TOKENS} with --model tiny, whose random text rarely stops)",
@@ -104,7 +114,25 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "float32 (default auto)",
     )
     parser.add_argument(
-        "--timeout", type=float, default=300.0, help="seconds per server request (default 300)"
+        "--timeout",
+        type=float,
+        default=300.0,
+        help="seconds per server request, and for downloading an image URL",
+    )
+    parser.add_argument(
+        "--max-pixels",
+        type=int,
+        default=DEFAULT_PIXEL_LIMIT,
+        help="refuse larger images (decompression-bomb guard)",
+    )
+    parser.add_argument(
+        "--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="refuse larger image files"
+    )
+    parser.add_argument(
+        "--allow-private-urls",
+        action="store_true",
+        help="let an image URL point at a private, loopback or link-local address "
+        "(refused by default)",
     )
     parser.add_argument(
         "--json",
@@ -116,24 +144,25 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-class CommandError(Exception):
-    """A failure reported to the user as one clear message, with an exit code."""
-
-    def __init__(self, message: str, code: int) -> None:
-        super().__init__(message)
-        self.code = code
-
-
 def run(args: argparse.Namespace) -> int:
     """Answer ``args.question`` about ``args.image``; returns the exit code.
 
+    The image is read and fully decoded, and the question checked, before any model is loaded.
+
     Example:
-        >>> run(argparse.Namespace(image="/no/such/image.png", question="Q?", json=True))
+        >>> from visionthink_agent.cli import build_parser
+        >>> run(build_parser().parse_args(["ask", "/no/such/image.png", "Q?"]))
         2
     """
     err = Console(stderr=True)
     try:
-        source = _load(args.image)
+        if not args.question.strip():
+            raise CommandError(
+                "the question is empty: pass it after the image, e.g. visionthink ask photo.jpg "
+                '"What is the total?"',
+                2,
+            )
+        source = _load(args)
         model = _build_model(args)
         return _ask(args, source, model)
     except CommandError as exc:
@@ -146,15 +175,26 @@ def run(args: argparse.Namespace) -> int:
         err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:
-        err.print("interrupted")
+        err.print("interrupted: no answer (nothing is kept); run the command again to ask again")
         return 130
 
 
-def _load(image: str) -> SourceImage:
+def _load(args: argparse.Namespace) -> SourceImage:
+    """The image, fully decoded: a truncated or damaged file fails here, before any model."""
+    image: str = args.image
+    is_url = image.startswith("data:") or "://" in image[:16]
     try:
-        return load_image(image)
+        source = load_image(
+            image if is_url else Path(image),
+            max_pixels=args.max_pixels,
+            max_bytes=args.max_bytes,
+            allow_private_urls=args.allow_private_urls,
+            timeout=args.timeout,
+        )
+        source.decode()
     except ImageError as exc:
-        raise CommandError(f"cannot read image {image!r}: {exc}", 2) from exc
+        raise CommandError(describe_image_error(exc), 2) from exc
+    return source
 
 
 def _build_model(args: argparse.Namespace) -> Any:
@@ -201,12 +241,24 @@ def _first_served_model(base_url: str, api_key: str | None) -> str:
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     try:
         response = httpx.get(url, headers=headers, timeout=10.0)
-        response.raise_for_status()
-        models = response.json().get("data") or []
     except httpx.HTTPError as exc:
-        raise CommandError(f"cannot reach the model server at {base_url}: {exc}", 1) from exc
-    except ValueError as exc:
-        raise CommandError(f"{url} did not answer with JSON: is it an OpenAI API?", 1) from exc
+        raise CommandError(
+            f"cannot reach the model server at {base_url} ({exc or type(exc).__name__}; "
+            "1 attempt): is it running? Check --base-url",
+            1,
+        ) from exc
+    if response.status_code >= 400:
+        raise CommandError(
+            f"{url} answered HTTP {response.status_code}: check --base-url and --api-key, or "
+            "name the model with --model",
+            1,
+        )
+    try:
+        models = response.json().get("data") or []
+    except (ValueError, AttributeError) as exc:
+        raise CommandError(
+            f"{url} did not answer with a model list: is --base-url an OpenAI-compatible API?", 1
+        ) from exc
     if not models:
         raise CommandError(f"the server at {base_url} serves no model; pass --model", 1)
     return str(models[0]["id"])
@@ -239,17 +291,16 @@ def _ask(args: argparse.Namespace, source: SourceImage, model: Any) -> int:
                 view.update(data)
             else:
                 final = data
+    except ImageError as exc:
+        raise CommandError(describe_image_error(exc), 2) from exc
     except Exception as exc:  # one clear line for server / model failures
-        raise CommandError(_describe_failure(exc, args.base_url), 1) from exc
+        attempts = (getattr(model, "max_retries", None) or 0) + 1
+        failure = describe_model_failure(
+            exc, base_url=args.base_url, attempts=attempts, timeout=args.timeout
+        )
+        raise CommandError(failure, 1) from exc
     view.finish(final, time.perf_counter() - started, as_json=args.json)
     return 0
-
-
-def _describe_failure(exc: Exception, base_url: str | None) -> str:
-    name = type(exc).__name__
-    if base_url and name in ("APIConnectionError", "APITimeoutError", "ConnectError"):
-        return f"cannot reach the model server at {base_url}: {exc}"
-    return f"the model failed ({name}): {exc}"
 
 
 class _View:
@@ -261,6 +312,8 @@ class _View:
         self.quiet = quiet
         self.turn = 0
         self.streamed = False
+        self.turn_text = ""
+        self.shown = 0
         if not quiet:
             w, h = source.size
             fw, fh = source.first_look_size
@@ -275,7 +328,25 @@ class _View:
         if self.quiet or not isinstance(text, str) or not text:
             return
         self.streamed = True
-        self.console.print(text, end="", style="dim", markup=False)
+        self.turn_text += text
+        self._show(turn_ended=False)
+
+    def _show(self, *, turn_ended: bool) -> None:
+        """Print the turn's text up to its ``<answer>``: the answer is printed once, at the end.
+
+        Until the turn ends, the last few characters wait, in case they start the tag.
+        """
+        text = self.turn_text
+        cut = text.find(_ANSWER_TAG)
+        if cut >= 0:
+            end = cut
+        elif turn_ended:
+            end = len(text)
+        else:
+            end = len(text) - len(_ANSWER_TAG) + 1
+        if end > self.shown:
+            self.console.print(text[self.shown : end], end="", style="dim", markup=False)
+            self.shown = end
 
     def update(self, data: dict[str, Any]) -> None:
         if self.quiet:
@@ -284,8 +355,11 @@ class _View:
             messages = (data["model"] or {}).get("messages") or []
             last = messages[-1] if messages else None
             if last is not None and not self.streamed:  # servers that do not stream
-                self.console.print(getattr(last, "text", ""), style="dim", markup=False)
+                self.turn_text = getattr(last, "text", "")
+            self._show(turn_ended=True)
             self.streamed = False
+            self.turn_text = ""
+            self.shown = 0
         if "tools" in data:
             self.console.print()
             w, h = self.source.high_res_size

@@ -8,30 +8,41 @@
 
 ``DATA`` is a ``.jsonl`` / ``.parquet`` file, a ``datasets.save_to_disk`` folder, or the word
 ``synthetic`` (the project's generated benchmark, written under ``OUT/data``). The run writes
-``records.jsonl`` (resumable), ``summary.json`` and ``accuracy_vs_tokens.png`` into ``OUT`` and
-prints the summary table.
+``records.jsonl`` (resumable), ``summary.json`` (settings and per-mode results) and
+``accuracy_vs_tokens.png`` into ``OUT`` and prints the summary table.
+
+Running the same command again resumes: only missing or errored samples run. Ctrl-C stops the
+run and keeps every finished record. Exit codes: 0 done, 2 bad input, 130 interrupted.
 
 Example:
     >>> import argparse
     >>> parser = argparse.ArgumentParser(); subparsers = parser.add_subparsers()
     >>> _ = register(subparsers)
     >>> args = parser.parse_args(["eval", "synthetic", "--modes", "low,full"])
-    >>> args.modes, args.model, args.concurrency
-    (['low', 'full'], 'tiny', 2)
+    >>> args.modes, args.model, args.concurrency, args.max_new_tokens
+    (['low', 'full'], 'tiny', 2, 8192)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from visionthink_agent.evaluation.records import MODES
+from visionthink_agent.cli.errors import CommandError
+from visionthink_agent.cli.help_format import HelpFormatter, plain_description
+from visionthink_agent.cli.options import add_max_new_tokens
+from visionthink_agent.evaluation.records import MODES, load_records
+from visionthink_agent.evaluation.runner import RECORDS_FILE
 
 __all__ = ["build_judge", "build_model", "register", "run"]
+
+T = TypeVar("T")
 
 
 def _modes(text: str) -> list[str]:
@@ -52,31 +63,71 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "eval",
         help="evaluate the agent on a benchmark in visionthink / full / low modes",
-        description=__doc__.split("Example:")[0] if __doc__ else None,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=plain_description(__doc__),
+        formatter_class=HelpFormatter,
     )
-    parser.add_argument("data", help="benchmark file/folder, or 'synthetic'")
-    parser.add_argument("--out", default="runs/eval", help="run folder (default: runs/eval)")
     parser.add_argument(
-        "--model", default="tiny", help="model: 'tiny', a checkpoint, or the server's model name"
+        "data", help="benchmark: a .jsonl or .parquet file, a save_to_disk folder, or 'synthetic'"
     )
-    parser.add_argument("--base-url", help="OpenAI-compatible server (vLLM); else in-process")
-    parser.add_argument("--api-key", help="the server's key (default: $OPENAI_API_KEY or EMPTY)")
-    parser.add_argument("--max-tokens", type=int, default=8192, help="tokens per model turn")
+    parser.add_argument("--out", default="runs/eval", help="run folder (records, summary, plot)")
     parser.add_argument(
-        "--modes", type=_modes, default=list(MODES), help="comma list (default: all three)"
+        "--model",
+        default="tiny",
+        help="in process: 'tiny', a Hugging Face id or a checkpoint folder; with --base-url: "
+        "the served model name",
     )
-    parser.add_argument("--agent-mode", choices=("prompted", "native"), default="prompted")
-    parser.add_argument("--judge", choices=("rules", "llm"), default="rules")
-    parser.add_argument("--judge-base-url", help="OpenAI-compatible server of the LLM judge")
+    parser.add_argument(
+        "--base-url",
+        help="OpenAI-compatible server (vLLM, SGLang, transformers serve), e.g. "
+        "http://127.0.0.1:8000/v1; without it the model runs in this process",
+    )
+    parser.add_argument(
+        "--api-key",
+        help="the server's API key (default: $OPENAI_API_KEY, else 'EMPTY' for local servers)",
+    )
+    add_max_new_tokens(parser, default=8192, help="most tokens generated per model turn")
+    parser.add_argument(
+        "--modes",
+        type=_modes,
+        default=",".join(MODES),
+        help="comma list of the modes to run: visionthink (first look, resize on demand), "
+        "full (the original image), low (the first look only)",
+    )
+    parser.add_argument(
+        "--agent-mode",
+        choices=("prompted", "native"),
+        default="prompted",
+        help="the agent's tool protocol: prompted (VisionThink checkpoints) or native tool calls",
+    )
+    parser.add_argument(
+        "--judge",
+        choices=("rules", "llm"),
+        default="rules",
+        help="rules: exact, choice, numeric and math rules; llm: the rules, then an LLM judge",
+    )
+    parser.add_argument(
+        "--judge-base-url", help="OpenAI-compatible server of the LLM judge (needed by --judge llm)"
+    )
     parser.add_argument("--judge-model", default="gpt-4o", help="the LLM judge's model")
-    parser.add_argument("--judge-api-key", default=os.environ.get("JUDGE_API_KEY"))
-    parser.add_argument("--concurrency", type=int, default=2, help="samples in flight")
-    parser.add_argument("--limit", type=int, help="first N samples (synthetic: N generated)")
-    parser.add_argument("--no-resume", action="store_true", help="discard earlier records")
+    parser.add_argument(
+        "--judge-api-key",
+        default=os.environ.get("JUDGE_API_KEY"),
+        help="the LLM judge's API key (default: $JUDGE_API_KEY)",
+    )
+    parser.add_argument("--concurrency", type=int, default=2, help="samples in flight at once")
+    parser.add_argument(
+        "--limit", type=int, help="only the first N samples (synthetic: N generated; default 24)"
+    )
+    parser.add_argument(
+        "--no-resume", action="store_true", help="discard the records of an earlier run in --out"
+    )
     for role in ("image", "question", "answer", "id"):
-        parser.add_argument(f"--{role}-column", help=f"name of the {role} column")
-    parser.add_argument("--split", help="split of a saved DatasetDict")
+        parser.add_argument(
+            f"--{role}-column", help=f"name of the {role} column (default: found by its usual name)"
+        )
+    parser.add_argument(
+        "--split", help="split of a saved DatasetDict (default: test, or its only split)"
+    )
     parser.set_defaults(func=run)
     return parser
 
@@ -85,14 +136,14 @@ def build_model(args: argparse.Namespace) -> Any:
     """The chat model under evaluation (see ``evaluation.models.create_eval_model``).
 
     Example:
-        >>> args = argparse.Namespace(model="tiny", base_url=None, api_key="", max_tokens=8)
+        >>> args = argparse.Namespace(model="tiny", base_url=None, api_key="", max_new_tokens=8)
         >>> build_model(args)._llm_type
         'qwen-vl-transformers'
     """
     from visionthink_agent.evaluation.models import create_eval_model
 
     return create_eval_model(
-        args.model, base_url=args.base_url, api_key=args.api_key, max_tokens=args.max_tokens
+        args.model, base_url=args.base_url, api_key=args.api_key, max_tokens=args.max_new_tokens
     )
 
 
@@ -110,7 +161,9 @@ def build_judge(args: argparse.Namespace) -> Any:
 
     if args.judge == "llm":
         if not args.judge_base_url:
-            raise SystemExit("--judge llm needs --judge-base-url (an OpenAI-compatible server)")
+            raise CommandError(
+                "--judge llm needs --judge-base-url (an OpenAI-compatible server)", 2
+            )
         llm = LLMJudge(
             args.judge_base_url,
             args.judge_model,
@@ -144,39 +197,74 @@ def _samples(args: argparse.Namespace) -> tuple[list[Any], str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``visionthink eval``; prints the table and a one-line summary, returns 0.
+    """Run ``visionthink eval``; prints the table and a one-line summary, returns the exit code.
+
+    Bad input is one ``error:`` line and exit 2; Ctrl-C one line saying what was kept and how
+    to resume, and exit 130.
 
     Example:
-        >>> run(argparse.Namespace(data="synthetic", ...))  # doctest: +SKIP
+        >>> from visionthink_agent.cli import build_parser
+        >>> run(build_parser().parse_args(["eval", "/no/such.jsonl", "--out", "/tmp/x"]))
+        2
     """
+    from rich.console import Console
+    from rich.markup import escape
+
+    err = Console(stderr=True)
+    try:
+        return _run(args)
+    except CommandError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        return exc.code
+    except ImportError as exc:
+        hint = f"missing dependency {exc.name}: pip install 'visionthink-agent[eval]'"
+        err.print(f"[bold red]error:[/] {escape(hint)}", highlight=False, soft_wrap=True)
+        return 2
+    except KeyboardInterrupt:
+        records = Path(args.out) / RECORDS_FILE
+        kept = len(load_records(records)) if records.is_file() else 0
+        err.print(
+            f"interrupted: {kept} finished record(s) kept in {records}; run the same command "
+            "again to resume",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from visionthink_agent.evaluation import BenchmarkError, run_evaluation, summary_table
 
     console = Console(width=None if sys.stdout.isatty() else 110)  # full table in logs too
     if args.concurrency < 1:
-        raise SystemExit(f"--concurrency must be at least 1, got {args.concurrency}")
+        raise CommandError(f"--concurrency must be at least 1, got {args.concurrency}", 2)
+    if args.max_new_tokens < 1:
+        raise CommandError(f"--max-new-tokens must be at least 1, got {args.max_new_tokens}", 2)
     try:
         samples, name = _samples(args)
     except BenchmarkError as exc:
-        raise SystemExit(f"visionthink eval: {exc}") from exc
+        raise CommandError(str(exc), 2) from exc
+    judge = build_judge(args)
     title = f"{name} · {args.model}"
     model = build_model(args)
     load = getattr(model, "engine", None)  # in-process models: load the weights now, so the
     if callable(load):  # first sample's latency measures inference, not the load
         with console.status(f"loading {args.model}"):
             load()
-    result = asyncio.run(
+    result = _run_coroutine(
         run_evaluation(
             samples,
             model=model,
-            judge=build_judge(args),
+            judge=judge,
             out_dir=args.out,
             modes=args.modes,
             agent_mode=args.agent_mode,
             concurrency=args.concurrency,
             resume=not args.no_resume,
             title=title,
+            settings=_settings(args, name),
         )
     )
     console.print(summary_table(result.summaries, title=title))
@@ -190,3 +278,47 @@ def run(args: argparse.Namespace) -> int:
         f"{errors} errors): {'; '.join(parts)} -> {result.records_path.parent}"
     )
     return 0
+
+
+def _run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run``, except that Ctrl-C returns at once.
+
+    ``asyncio.run`` waits for the model calls still running in worker threads before it lets
+    a ``KeyboardInterrupt`` out (and a second Ctrl-C during that wait prints tracebacks). Here
+    the run is cancelled (its progress display closes, finished records are already on disk)
+    and the interrupt goes straight to :func:`run`; the threads end with the process.
+
+    Example:
+        >>> async def two() -> int:
+        ...     return 2
+        >>> _run_coroutine(two())
+        2
+    """
+    loop = asyncio.new_event_loop()
+    task = loop.create_task(coroutine)
+    try:
+        result = loop.run_until_complete(task)
+    except KeyboardInterrupt:
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            loop.run_until_complete(task)
+        raise
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.run_until_complete(loop.shutdown_default_executor())
+    loop.close()
+    return result
+
+
+def _settings(args: argparse.Namespace, data_name: str) -> dict[str, Any]:
+    """What ``summary.json`` records about how the run was made (no API keys)."""
+    judge: dict[str, Any] = {"kind": args.judge}
+    if args.judge == "llm":
+        judge.update(model=args.judge_model, base_url=args.judge_base_url)
+    return {
+        "data": data_name if args.data == "synthetic" else str(args.data),
+        "model": args.model,
+        "backend": f"openai-compatible {args.base_url}" if args.base_url else "in-process",
+        "judge": judge,
+        "max_new_tokens": args.max_new_tokens,
+        "limit": args.limit,
+    }

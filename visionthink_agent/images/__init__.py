@@ -20,6 +20,7 @@ from visionthink_agent.images.errors import (
     NotAnImageError,
     UnsafeURLError,
     UnsupportedSourceError,
+    remedy_for,
 )
 from visionthink_agent.images.fetch import check_url_is_public, fetch_url
 from visionthink_agent.images.first_look import (
@@ -64,6 +65,7 @@ __all__ = [
     "inline_image_bytes",
     "is_image_block",
     "load_image",
+    "remedy_for",
     "smart_resize",
     "to_rgb",
     "visual_tokens",
