@@ -26,13 +26,27 @@ def test_synthetic_with_the_tiny_model_writes_records_summary_and_plot(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "run"
-    argv = ["eval", "synthetic", "--limit", "2", "--max-tokens", "12", "--out", str(out)]
+    argv = ["eval", "synthetic", "--limit", "2", "--max-new-tokens", "12", "--out", str(out)]
     assert run(_parse(argv)) == 0
     records = load_records(out / "records.jsonl")
     assert len(records) == 6  # 2 samples x 3 modes
     assert all(r.error is None for r in records.values())
     assert all(r.visual_tokens["full_res_baseline"] == 768 for r in records.values())
-    summary = {s["mode"]: s for s in json.loads((out / "summary.json").read_text())}
+    document = json.loads((out / "summary.json").read_text())
+    summary = {s["mode"]: s for s in document["modes"]}
+    settings = document["settings"]
+    assert (settings["model"], settings["backend"], settings["judge"]) == (
+        "tiny",
+        "in-process",
+        {"kind": "rules"},
+    )
+    assert (settings["max_new_tokens"], settings["samples"], settings["data"]) == (
+        12,
+        2,
+        "synthetic",
+    )
+    assert settings["package_version"]
+    assert settings["written_at"]
     assert summary["full"]["visual_tokens_pct"] == 100.0
     assert summary["low"]["visual_tokens_pct"] == 25.0
     assert (out / "accuracy_vs_tokens.png").read_bytes()[:4] == b"\x89PNG"
@@ -45,13 +59,37 @@ def test_synthetic_with_the_tiny_model_writes_records_summary_and_plot(
     assert "(0 run now, 0 errors)" in capsys.readouterr().out
 
 
-def test_bad_arguments_are_refused(tmp_path: Path) -> None:
+def test_bad_arguments_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         _parse(["eval", "synthetic", "--modes", "low,zoom"])
-    with pytest.raises(SystemExit, match="benchmark not found"):
-        run(_parse(["eval", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path)]))
-    with pytest.raises(SystemExit, match="--judge llm needs --judge-base-url"):
-        run(_parse(["eval", "synthetic", "--limit", "1", "--judge", "llm", "--out", str(tmp_path)]))
+    assert "modes must be a comma list" in capsys.readouterr().err
+    cases = {
+        "benchmark not found": ["eval", str(tmp_path / "nope.jsonl")],
+        "--judge llm needs --judge-base-url": ["eval", "synthetic", "--judge", "llm"],
+        "--concurrency must be at least 1": ["eval", "synthetic", "--concurrency", "0"],
+        "--max-new-tokens must be at least 1": ["eval", "synthetic", "--max-new-tokens", "0"],
+    }
+    for message, argv in cases.items():
+        assert run(_parse([*argv, "--limit", "1", "--out", str(tmp_path)])) == 2
+        err = capsys.readouterr().err
+        assert message in err
+        assert err.count("\n") == 1, err  # one line, no traceback
+
+
+def test_help_is_plain_text_with_every_default(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        _parse(["eval", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "``" not in text
+    assert "::" not in text
+    assert "--max-new-tokens MAX_NEW_TOKENS" in text
+    assert "--max-tokens" not in text  # the old spelling still parses, unlisted
+    assert _parse(["eval", "synthetic", "--max-tokens", "7"]).max_new_tokens == 7
+    for default in ("(default: 8192)", "(default: runs/eval)", "(default: visionthink,full,low)"):
+        assert default in text
+    parser = argparse.ArgumentParser(prog="visionthink")
+    subcommand = register(parser.add_subparsers())
+    assert all(action.help for action in subcommand._actions)
 
 
 @pytest.mark.slow
@@ -70,7 +108,7 @@ def test_against_an_openai_compatible_server_with_the_llm_judge(
             "--judge", "llm", "--judge-base-url", judge_url, "--judge-model", "echo",
         ]  # fmt: skip
         assert run(_parse(argv)) == 0
-    summary = {s["mode"]: s for s in json.loads((out / "summary.json").read_text())}
+    summary = {s["mode"]: s for s in json.loads((out / "summary.json").read_text())["modes"]}
     assert (summary["full"]["accuracy"], summary["low"]["accuracy"]) == (1.0, 0.5)
     assert (summary["visionthink"]["accuracy"], summary["visionthink"]["resize_ratio"]) == (1, 0.5)
     assert summary["visionthink"]["visual_tokens_pct"] == 75.0

@@ -61,7 +61,9 @@ async def test_three_modes_have_the_expected_outcomes(
     assert all(r.error is None and r.latency_s > 0 for r in run.records)
     assert run.plot_path.read_bytes()[:4] == b"\x89PNG"
     summary = json.loads(run.summary_path.read_text())
-    assert [s["mode"] for s in summary] == ["visionthink", "full", "low"]
+    assert [s["mode"] for s in summary["modes"]] == ["visionthink", "full", "low"]
+    assert summary["settings"]["samples"] == len(samples)
+    assert summary["settings"]["modes"] == ["visionthink", "full", "low"]
     assert len(run.records_path.read_text().splitlines()) == 24
 
 

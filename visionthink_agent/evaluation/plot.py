@@ -19,11 +19,24 @@ from visionthink_agent.evaluation.summary import ModeSummary
 
 __all__ = ["plot_accuracy_vs_tokens"]
 
-_STYLE = {  # colour, marker, name; the numbers go in the legend, so coinciding points stay legible
-    "full": ("#1f77b4", "s", "full resolution"),
-    "low": ("#ff7f0e", "v", "first look only (1/4 pixels)"),
-    "visionthink": ("#2ca02c", "o", "VisionThink (resize on demand)"),
+_STYLE = {  # colour, marker, marker size (area), name
+    "full": ("#1f77b4", "s", 260, "full resolution"),
+    "visionthink": ("#2ca02c", "o", 150, "VisionThink (resize on demand)"),
+    "low": ("#ff7f0e", "v", 60, "first look only (1/4 pixels)"),
 }
+"""Hollow markers of decreasing size: points that coincide nest inside each other."""
+_NEAR = 4.0
+"""Points closer than this (in percentage points on both axes) get their labels stacked."""
+
+
+def _axis_limit(values: Sequence[float]) -> float:
+    """The x-axis end: 100 % (the full-resolution baseline) or the largest value, plus a margin.
+
+    Example:
+        >>> _axis_limit([25.0, 100.0]), _axis_limit([25.0, 125.0])
+        (110.0, 137.5)
+    """
+    return round(1.1 * max(100.0, *values), 3)
 
 
 def plot_accuracy_vs_tokens(
@@ -31,7 +44,9 @@ def plot_accuracy_vs_tokens(
 ) -> Path:
     """Draw accuracy (%) against visual tokens (% of full-res) per mode and save a PNG.
 
-    The legend gives each mode's numbers (and, for VisionThink, the resize ratio).
+    The legend gives each mode's numbers (and, for VisionThink, the resize ratio); each point
+    is labelled with its mode, and labels of points that (nearly) coincide are stacked, so
+    every mode stays readable. The x axis ends just past 100 % or the largest value.
 
     Args:
         summaries: the run's per-mode summaries (:func:`~.summary.summarize`).
@@ -52,16 +67,26 @@ def plot_accuracy_vs_tokens(
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 5.0), dpi=120)
+    placed: list[tuple[float, float]] = []
     for s in summaries:
-        color, marker, name = _STYLE.get(s.mode, ("#7f7f7f", "D", s.mode))
+        color, marker, size, name = _STYLE.get(s.mode, ("#7f7f7f", "D", 100, s.mode))
         x, y = s.visual_tokens_pct, 100 * s.accuracy
         label = f"{name}: {y:.1f}% accuracy @ {x:.0f}% tokens"
         if s.mode == "visionthink":
             label += f", resized {100 * s.resize_ratio:.0f}%"
-        ax.scatter([x], [y], s=110, color=color, marker=marker, label=label, zorder=3, alpha=0.85)
+        ax.scatter(
+            [x], [y], s=size, marker=marker, facecolors="none", edgecolors=color,
+            linewidths=2, label=label, zorder=3,
+        )  # fmt: skip
+        stacked = sum(abs(x - px) < _NEAR and abs(y - py) < _NEAR for px, py in placed)
+        placed.append((x, y))
+        ax.annotate(
+            s.mode, (x, y), xytext=(13, 8 - 13 * stacked), textcoords="offset points",
+            color=color, fontsize=8, va="center",
+        )  # fmt: skip
     ax.set_xlabel("visual tokens used (% of full resolution)")
     ax.set_ylabel("accuracy (%)")
-    ax.set_xlim(0, max(140.0, *(s.visual_tokens_pct + 15 for s in summaries)))
+    ax.set_xlim(0, _axis_limit([s.visual_tokens_pct for s in summaries]))
     ax.set_ylim(-5, 105)
     ax.grid(True, alpha=0.3)
     n = max(s.samples for s in summaries)

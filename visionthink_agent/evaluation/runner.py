@@ -4,7 +4,8 @@
 
 * ``records.jsonl`` — one :class:`~.records.SampleRecord` per (mode, sample), appended as each
   finishes (an interrupted run continues where it stopped; errored samples are retried);
-* ``summary.json`` — the per-mode :class:`~.summary.ModeSummary` list;
+* ``summary.json`` — the run's settings and the per-mode :class:`~.summary.ModeSummary` list
+  (:func:`~.summary.summary_document`);
 * ``accuracy_vs_tokens.png`` — the plot.
 
 Example:
@@ -34,7 +35,7 @@ from visionthink_agent.evaluation.records import (
     load_records,
     pending,
 )
-from visionthink_agent.evaluation.summary import ModeSummary, summarize
+from visionthink_agent.evaluation.summary import ModeSummary, summarize, write_summary
 from visionthink_agent.images import load_image
 
 if TYPE_CHECKING:
@@ -156,6 +157,7 @@ async def run_evaluation(
     resume: bool = True,
     progress: bool = True,
     title: str = "Accuracy vs visual tokens",
+    settings: Mapping[str, Any] | None = None,
 ) -> EvalRun:
     """Evaluate ``model`` on ``samples`` in each mode and write records, summary and plot.
 
@@ -170,6 +172,9 @@ async def run_evaluation(
         resume: keep the finished records already in ``out_dir`` (else start afresh).
         progress: show a progress bar per mode.
         title: the plot title.
+        settings: what ``summary.json`` records about the run beyond what this function knows
+            (the model, its backend, the judge, max tokens, the data); the modes, agent mode,
+            sample count and concurrency are added here.
 
     Raises:
         ValueError: an unknown mode, no samples, or ``concurrency < 1``.
@@ -221,9 +226,13 @@ async def run_evaluation(
 
     records = [done[(m, s.id)] for m in modes for s in samples]
     summaries = summarize(records)
-    summary_path = out / SUMMARY_FILE
-    summary_path.write_text(
-        json.dumps([s.as_dict() for s in summaries], indent=2) + "\n", encoding="utf-8"
-    )
+    run_settings = {
+        **(settings or {}),
+        "modes": list(modes),
+        "agent_mode": agent_mode,
+        "samples": len(samples),
+        "concurrency": concurrency,
+    }
+    summary_path = write_summary(out / SUMMARY_FILE, summaries, run_settings)
     plot_path = plot_accuracy_vs_tokens(summaries, out / PLOT_FILE, title=title)
     return EvalRun(records, summaries, records_path, summary_path, plot_path, ran=len(todo))

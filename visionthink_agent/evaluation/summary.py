@@ -14,18 +14,30 @@ Example:
     >>> s = summarize(recs)[0]
     >>> s.mode, s.accuracy, s.visual_tokens_pct, s.latency_p50_s
     ('low', 0.75, 25.0, 1.5)
+    >>> sorted(summary_document([s], {"model": "tiny"}))
+    ['modes', 'settings']
 """
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from visionthink_agent.evaluation.records import MODES, SampleRecord
 
-__all__ = ["ModeSummary", "percentile", "summarize", "summary_table"]
+__all__ = [
+    "ModeSummary",
+    "percentile",
+    "summarize",
+    "summary_document",
+    "summary_table",
+    "write_summary",
+]
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -124,6 +136,48 @@ def summarize(records: Iterable[SampleRecord]) -> list[ModeSummary]:
     for record in records:
         by_mode.setdefault(record.mode, []).append(record)
     return [_summarize_mode(mode, by_mode[mode]) for mode in MODES if mode in by_mode]
+
+
+def summary_document(
+    summaries: Sequence[ModeSummary], settings: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """What ``summary.json`` holds: the run's settings and one summary per mode.
+
+    ``settings`` is what the caller knows (model, backend, judge, max tokens, data ...); the
+    package version and the time are added, so a summary read later says how it was made.
+
+    Example:
+        >>> doc = summary_document([], {"model": "tiny", "judge": "rules"})
+        >>> doc["settings"]["model"], doc["settings"]["package_version"], doc["modes"]
+        ('tiny', '0.1.0', [])
+    """
+    from visionthink_agent import __version__
+
+    return {
+        "settings": {
+            **(settings or {}),
+            "package_version": __version__,
+            "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        },
+        "modes": [s.as_dict() for s in summaries],
+    }
+
+
+def write_summary(
+    path: str | Path, summaries: Sequence[ModeSummary], settings: Mapping[str, Any] | None = None
+) -> Path:
+    """Write :func:`summary_document` as JSON; returns the path.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = write_summary(Path(tmp) / "s.json", [], {"model": "m"})
+        ...     json.loads(path.read_text())["modes"]
+        []
+    """
+    out = Path(path)
+    out.write_text(json.dumps(summary_document(summaries, settings), indent=2) + "\n", "utf-8")
+    return out
 
 
 def summary_table(summaries: Sequence[ModeSummary], title: str = "Evaluation") -> Any:
