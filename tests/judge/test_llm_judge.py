@@ -51,6 +51,7 @@ async def test_unparsable_replies_are_retried_at_rising_temperatures(server: Ser
         result = await judge.score("Q", "a", "b")
     assert (result.score, result.status, result.attempts) == (None, "invalid", 4)
     assert "unparsable judge reply" in (result.error or "")
+    assert "quite good" not in (result.error or "")  # the reply is not quoted
     assert [r["temperature"] for r in state.requests] == [0.0, 0.2, 0.4, 0.4]
     assert judge.stats.as_dict() == {
         "judge/requests": 1,
@@ -90,6 +91,7 @@ async def test_client_errors_are_not_retried(server: Server) -> None:
         result = await judge.score("Q", "a", "b")
     assert (result.status, result.attempts, state.count) == ("invalid", 1, 1)
     assert "HTTP 400" in (result.error or "")
+    assert "unknown model" not in (result.error or "")  # the body is not quoted
 
 
 def _closed_port() -> int:

@@ -102,7 +102,7 @@ class _Connection(asyncio.Protocol):
         try:
             response = self._parse()
         except (ValueError, IndexError) as exc:
-            self._fail(HTTPTransportError(f"malformed HTTP response: {exc!r}"))
+            self._fail(HTTPTransportError(f"malformed HTTP response ({type(exc).__name__})"))
             self.abort()
             return
         if response is not None:

@@ -290,7 +290,10 @@ class LLMJudge(Judge):
                     return JudgeResult(
                         score=score, status="ok", judge=self.name, raw=reply, attempts=attempts
                     )
-                error = f"unparsable judge reply: {reply[:200]!r}"
+                error = (
+                    f"unparsable judge reply ({len(reply)} characters without 'Score: 0' or "
+                    "'Score: 1')"
+                )
             if attempt < self.max_retries:
                 await asyncio.sleep(self._delay(attempt, retry_after))
         return self._fail(error, attempts)
@@ -308,16 +311,20 @@ class LLMJudge(Judge):
             session.slots.put_nowait(slot)
         status = response.status
         if status != 200:
-            message = f"HTTP {status} from {self._url}: {response.text[:200]}"
+            message = f"HTTP {status} from {self._url}"  # the body is not quoted
             if status in _RETRYABLE_STATUS or status >= 500:
                 raise _RetryableError(message, _retry_after(response))
             raise JudgeError(message)
         try:
             content = json.loads(response.body)["choices"][0]["message"]["content"]
         except (ValueError, KeyError, IndexError, TypeError) as exc:
-            raise _RetryableError(f"malformed chat completion: {response.text[:200]!r}") from exc
+            raise _RetryableError(
+                f"malformed chat completion from {self._url}: no choices[0].message.content"
+            ) from exc
         if not isinstance(content, str):
-            raise _RetryableError(f"chat completion without text content: {content!r}")
+            raise _RetryableError(
+                f"chat completion from {self._url} without text content ({type(content).__name__})"
+            )
         return content
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
