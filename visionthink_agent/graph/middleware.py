@@ -13,7 +13,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from langchain.agents.middleware import (
@@ -21,17 +21,23 @@ from langchain.agents.middleware import (
     AgentState,
     ModelRequest,
     ModelResponse,
+    ToolCallRequest,
     hook_config,
 )
-from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
+from langgraph.types import Command
 
 from visionthink_agent import protocol
 from visionthink_agent.graph.agent import NATIVE_SYSTEM_PROMPT, Mode, normalise_new_messages
 from visionthink_agent.graph.conversation import question_start
 from visionthink_agent.graph.rendering import native_messages, prompted_messages
-from visionthink_agent.graph.resize_tool import create_resize_image_tool, resize_reply
+from visionthink_agent.graph.resize_tool import (
+    create_resize_image_tool,
+    resize_reply,
+    turn_after_tool_results,
+)
 from visionthink_agent.graph.results import (
     empty_result,
     question_result,
@@ -42,6 +48,9 @@ from visionthink_agent.graph.state import VisionThinkResult
 from visionthink_agent.graph.turns import parse_model_turn, turn_calls
 
 __all__ = ["VisionThinkAgentState", "VisionThinkMiddleware"]
+
+
+ToolResult = ToolMessage | Command[Any]
 
 
 class VisionThinkAgentState(AgentState[Any], VisionThinkResult):
@@ -58,6 +67,10 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
       and adds ``resize_image`` (and a note on the first look to the system message);
       ``mode="prompted"`` shows exactly the VisionThink protocol (its system prompt, no bound
       tools, raw assistant text) and parses ``<tool_call>`` into ``tool_calls``;
+    * ``wrap_tool_call`` / ``awrap_tool_call``: when the model called ``resize_image`` and other
+      tools in one turn, the user turn with the high-resolution image goes after the last tool
+      result (:func:`~visionthink_agent.graph.resize_tool.turn_after_tool_results`), in state
+      and so in every later request;
     * ``after_model``: answers an unparsable call with the protocol's error turn, and stops a
       question at ``max_model_turns`` (status ``turn_limit``);
     * ``after_agent``: sets ``answer``, ``resized``, ``status``, ``visual_tokens``, ``usage`` and
@@ -158,6 +171,36 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
     ) -> ModelResponse[Any]:
         """Async twin of :meth:`wrap_model_call`."""
         return self._finish(await handler(self._prepare(request)))
+
+    def _turn_last(self, request: ToolCallRequest, result: ToolResult) -> ToolResult:
+        messages = request.state["messages"]
+
+        def reply(call: Mapping[str, Any]) -> list[BaseMessage]:
+            return resize_reply(
+                messages,
+                [call],
+                max_resizes=self.max_resizes,
+                allow_private_urls=self.allow_private_urls,
+                allow_local_files=self.allow_local_files,
+            )
+
+        return turn_after_tool_results(result, request.tool_call, messages, reply)
+
+    def wrap_tool_call(
+        self,
+        request: ToolCallRequest,
+        handler: Callable[[ToolCallRequest], ToolResult],
+    ) -> ToolResult:
+        """Keep the resize turn after every tool result of a model turn with several calls."""
+        return self._turn_last(request, handler(request))
+
+    async def awrap_tool_call(
+        self,
+        request: ToolCallRequest,
+        handler: Callable[[ToolCallRequest], Awaitable[ToolResult]],
+    ) -> ToolResult:
+        """Async twin of :meth:`wrap_tool_call`."""
+        return self._turn_last(request, await handler(request))
 
     @hook_config(can_jump_to=["model", "end"])
     def after_model(

@@ -19,19 +19,21 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Mapping, Sequence
-from typing import Annotated, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
-from langchain_core.messages import BaseMessage, ToolMessage
-from langchain_core.tools import BaseTool, InjectedToolCallId, StructuredTool
-from langgraph.prebuilt import InjectedState
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langchain_core.tools import BaseTool, StructuredTool
+from langgraph.prebuilt import ToolRuntime
 from langgraph.types import Command
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from visionthink_agent import protocol
 from visionthink_agent.graph.conversation import (
     current_image_block,
+    is_tool_turn,
     resize_count,
     tool_turn_message,
 )
@@ -39,9 +41,13 @@ from visionthink_agent.graph.image_store import normalise_image_block, reference
 from visionthink_agent.graph.rendering import image_payload_block, parts_to_content, resolve_image
 from visionthink_agent.parsing import parse_tool_call, validate_tool_call
 
-__all__ = ["create_resize_image_tool", "resize_reply"]
+__all__ = ["create_resize_image_tool", "resize_reply", "turn_after_tool_results"]
 
 _NO_IMAGE = "There is no image in the conversation to resize"
+_NO_CONVERSATION = (
+    "resize_image reads the conversation from the graph state; run it in a LangGraph ToolNode "
+    "(or create_agent)"
+)
 
 
 def _call_error(calls: Sequence[Mapping[str, Any]], tool_name: str) -> str | None:
@@ -150,15 +156,88 @@ def resize_reply(
     return replies
 
 
+def turn_after_tool_results(
+    result: ToolMessage | Command[Any],
+    call: Mapping[str, Any],
+    messages: Sequence[BaseMessage],
+    reply: Callable[[Mapping[str, Any]], Sequence[BaseMessage]],
+    *,
+    tool_name: str = protocol.RESIZE_TOOL_NAME,
+) -> ToolMessage | Command[Any]:
+    """Keep a resize call's user turn after every tool result of its model turn.
+
+    A ``ToolNode`` (and ``create_agent``) runs the calls of one model turn as separate tasks
+    whose results land in call order, so a resize call followed by another call would leave
+    ``ai, tool, human, tool``, which OpenAI-compatible servers and Anthropic reject. Applied to
+    each call's result (a ``wrap_tool_call``), this drops the user turn from the result of a
+    resize call that is not the turn's last pending call, and appends it, recomputed by
+    ``reply(resize_call)`` from the same state, to the result of the last pending call.
+
+    Args:
+        result: what the tool returned for ``call``.
+        call: the tool call that was run.
+        messages: the conversation the calls were run on (the calling ``AIMessage`` last).
+        reply: the resize answer (``ToolMessage`` and tool turn) to a resize call.
+        tool_name: the resize tool's name.
+
+    Example:
+        >>> from langchain_core.messages import HumanMessage
+        >>> calls = [{"name": "resize_image", "args": {"action": "resize"}, "id": "r"},
+        ...          {"name": "weather", "args": {}, "id": "w"}]
+        >>> messages = [HumanMessage("no image"), AIMessage("", tool_calls=calls)]
+        >>> out = turn_after_tool_results(ToolMessage("sunny", tool_call_id="w"), calls[1],
+        ...                               messages, lambda c: resize_reply(messages, [c]))
+        >>> [m.type for m in out.update["messages"]]
+        ['tool', 'human']
+    """
+    at = next(
+        (i for i in range(len(messages) - 1, -1, -1) if isinstance(messages[i], AIMessage)), -1
+    )
+    ai = messages[at] if at >= 0 else None
+    if not isinstance(ai, AIMessage) or len(ai.tool_calls) < 2:
+        return result
+    answered = {m.tool_call_id for m in messages[at:] if isinstance(m, ToolMessage)}
+    pending = [c for c in ai.tool_calls if c["id"] not in answered]
+    if not pending or not any(c["name"] == tool_name for c in pending):
+        return result
+    if call.get("id") != pending[-1]["id"]:
+        if call.get("name") != tool_name or not isinstance(result, Command):
+            return result
+        return _with_messages(result, [m for m in _update_messages(result) if not is_tool_turn(m)])
+    turns = [
+        m
+        for earlier in pending[:-1]
+        if earlier["name"] == tool_name
+        for m in reply(earlier)
+        if is_tool_turn(m)
+    ]
+    if not turns:
+        return result
+    if isinstance(result, ToolMessage):
+        return Command(update={"messages": [result, *turns]})
+    return _with_messages(result, [*_update_messages(result), *turns])
+
+
+def _update_messages(command: Command[Any]) -> list[BaseMessage]:
+    update = command.update if isinstance(command.update, Mapping) else {}
+    return list(update.get("messages", []))
+
+
+def _with_messages(command: Command[Any], messages: list[BaseMessage]) -> Command[Any]:
+    update = dict(command.update) if isinstance(command.update, Mapping) else {}
+    return dataclasses.replace(command, update={**update, "messages": messages})
+
+
 class _ResizeArgs(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
     action: str = Field(
         description=protocol.resize_tool_schema()["function"]["parameters"]["properties"]["action"][
             "description"
         ],
         json_schema_extra={"enum": [protocol.RESIZE_ACTION]},
     )
-    state: Annotated[Any, InjectedState]
-    tool_call_id: Annotated[str, InjectedToolCallId]
+    runtime: ToolRuntime | None = None  # injected by ToolNode; None when invoked directly
 
 
 class _ResizeImageTool(StructuredTool):
@@ -180,10 +259,18 @@ def create_resize_image_tool(
 ) -> BaseTool:
     """The resize tool for any ``ToolNode`` (or ``create_agent``), answering as protocol §1.4.
 
-    The tool finds the conversation's current image (the last one a user sent) in the injected
-    state and returns a ``Command`` whose update holds a ``ToolMessage`` and a ``HumanMessage``
-    with the high-resolution image between the protocol's texts. Its schema is the protocol's
-    ``resize_image`` (``{"action": "resize"}``).
+    The tool finds the conversation's current image (the last one a user sent) in the state the
+    ``ToolNode`` injects (its ``runtime``) and returns a ``Command`` whose update holds a
+    ``ToolMessage`` and a ``HumanMessage`` with the high-resolution image between the protocol's
+    texts (with ``image_in_tool_message``, just the ``ToolMessage``). Invoked directly, outside a
+    graph, it has no conversation and answers with an error message saying so. Its schema is the
+    protocol's ``resize_image`` (``{"action": "resize"}``).
+
+    When the model calls this tool and another tool in one turn, the ``HumanMessage`` must come
+    after the last tool result; a ``ToolNode`` writes results in call order, so apply
+    :func:`turn_after_tool_results` to each result in its ``wrap_tool_call``
+    (``VisionThinkMiddleware`` does this in ``create_agent``). Without it, a resize call that is
+    not the turn's last call leaves its user turn between two tool results.
 
     Args:
         max_resizes: high-resolution views allowed per image; a further call gets the
@@ -208,9 +295,12 @@ def create_resize_image_tool(
     if max_resizes < 0:
         raise ValueError(f"max_resizes must be >= 0, got {max_resizes}")
 
-    def resize_image(action: str, state: Any, tool_call_id: str) -> Command[Any]:
+    def resize_image(action: str, runtime: ToolRuntime | None = None) -> Any:
+        if runtime is None:  # invoked directly, outside a graph: no conversation to look in
+            return f"Error: {_NO_CONVERSATION}."
+        state = runtime.state
         messages = state["messages"] if isinstance(state, Mapping) else state.messages
-        call = {"name": name, "args": {"action": action}, "id": tool_call_id}
+        call = {"name": name, "args": {"action": action}, "id": runtime.tool_call_id}
         replies = resize_reply(
             messages,
             [call],
@@ -221,6 +311,8 @@ def create_resize_image_tool(
             allow_private_urls=allow_private_urls,
             allow_local_files=allow_local_files,
         )
+        if len(replies) == 1:  # the image is inside the ToolMessage: nothing else to add
+            return replies[0]
         return Command(update={"messages": replies})
 
     description = protocol.resize_tool_schema()["function"]["description"]
