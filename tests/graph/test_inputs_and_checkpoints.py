@@ -97,7 +97,19 @@ def test_a_new_image_on_the_thread_can_be_resized_again(image_bytes: bytes) -> N
     assert render_text(sent[7]) == protocol.render_parts(protocol.tool_success_turn())
     assert decode_block(sent[7].content[1]).size == (300, 200)
     assert result["resized"] is True
-    assert result["visual_tokens"] == load_image(other).token_account(resized=True).as_dict()
+    # the request re-sent the first question's first look and full image: they count
+    own = load_image(other).token_account(resized=True)
+    earlier = load_image(image_bytes).token_account(resized=True)
+    used = own.used + earlier.used
+    baseline = own.full_res_baseline + earlier.full_res_baseline
+    assert result["visual_tokens"] == {
+        **own.as_dict(),
+        "history": earlier.used,
+        "used": used,
+        "full_res_baseline": baseline,
+        "saved": baseline - used,
+        "ratio": used / baseline,
+    }
 
 
 def test_sqlite_thread_resumes_after_a_restart(image_bytes: bytes, tmp_path: Path) -> None:

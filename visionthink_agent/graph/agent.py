@@ -111,6 +111,7 @@ def create_visionthink_agent(
     image_in_tool_message: bool = False,
     allow_private_urls: bool = False,
     allow_local_files: bool = False,
+    drop_history_images: bool = False,
 ) -> StateGraph[Any, Any, Any, Any]:
     """Build the VisionThink agent as an uncompiled ``StateGraph``.
 
@@ -142,6 +143,10 @@ def create_visionthink_agent(
         allow_private_urls: let image URLs point at private / loopback addresses.
         allow_local_files: let image blocks name local files (``file_path``, ``file://``, a
             path); off by default, like private URLs.
+        drop_history_images: on a follow-up, leave the earlier questions' images out of the
+            request (a short note stands in for each; the image the question is about keeps its
+            first look, and it may be resized again). Off by default: the whole conversation
+            is re-sent, and the token account counts those images under ``history``.
 
     Raises:
         ValueError: an unknown mode, a bad limit, or ``image_in_tool_message`` in prompted mode.
@@ -179,12 +184,14 @@ def create_visionthink_agent(
                 system_prompt=prompt,
                 allow_private_urls=allow_private_urls,
                 allow_local_files=allow_local_files,
+                drop_history_images=drop_history_images,
             )
         return native_messages(
             messages,
             system_prompt=prompt,
             allow_private_urls=allow_private_urls,
             allow_local_files=allow_local_files,
+            drop_history_images=drop_history_images,
         )
 
     def prepare(state: VisionThinkState) -> tuple[list[BaseMessage], dict[str, Any]]:
@@ -222,6 +229,7 @@ def create_visionthink_agent(
             turn_limit=calls,
             allow_private_urls=allow_private_urls,
             allow_local_files=allow_local_files,
+            drop_history_images=drop_history_images,
         )
         get_stream_writer()(token_account_event(result))
         update["messages"].extend(replies)
@@ -254,6 +262,7 @@ def create_visionthink_agent(
             embed_image=False,
             allow_private_urls=allow_private_urls,
             allow_local_files=allow_local_files,
+            drop_history_images=drop_history_images,
         )
         return {"messages": replies}
 

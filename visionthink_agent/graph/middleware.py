@@ -86,6 +86,8 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
         allow_private_urls: let image URLs point at private / loopback addresses.
         allow_local_files: let image blocks name local files (``file_path``, ``file://``, a
             path); off by default, like private URLs.
+        drop_history_images: leave earlier questions' images out of the requests (see
+            :func:`~visionthink_agent.graph.agent.create_visionthink_agent`).
     """
 
     state_schema = VisionThinkAgentState
@@ -99,6 +101,7 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
         system_prompt: str | None = None,
         allow_private_urls: bool = False,
         allow_local_files: bool = False,
+        drop_history_images: bool = False,
     ) -> None:
         if mode not in ("prompted", "native"):
             raise ValueError(f"mode must be 'prompted' or 'native', got {mode!r}")
@@ -110,12 +113,14 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
         self.system_prompt = default if system_prompt is None else system_prompt
         self.allow_private_urls = allow_private_urls
         self.allow_local_files = allow_local_files
+        self.drop_history_images = drop_history_images
         self.tools = [
             create_resize_image_tool(
                 max_resizes=max_resizes,
                 embed_image=False,
                 allow_private_urls=allow_private_urls,
                 allow_local_files=allow_local_files,
+                drop_history_images=drop_history_images,
             )
         ]
 
@@ -137,6 +142,7 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
                 system_prompt=self.system_prompt,
                 allow_private_urls=self.allow_private_urls,
                 allow_local_files=self.allow_local_files,
+                drop_history_images=self.drop_history_images,
             )
             system, rest = rendered[0], rendered[1:]
             assert isinstance(system, SystemMessage)
@@ -147,6 +153,7 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
             messages,
             allow_private_urls=self.allow_private_urls,
             allow_local_files=self.allow_local_files,
+            drop_history_images=self.drop_history_images,
         )
         return request.override(messages=rendered, system_message=SystemMessage(note))  # type: ignore[arg-type]
 
@@ -182,6 +189,7 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
                 max_resizes=self.max_resizes,
                 allow_private_urls=self.allow_private_urls,
                 allow_local_files=self.allow_local_files,
+                drop_history_images=self.drop_history_images,
             )
 
         return turn_after_tool_results(result, request.tool_call, messages, reply)
@@ -222,6 +230,7 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
             max_resizes=self.max_resizes,
             allow_private_urls=self.allow_private_urls,
             allow_local_files=self.allow_local_files,
+            drop_history_images=self.drop_history_images,
         )
         return {"messages": replies, "jump_to": "model"}
 
@@ -232,6 +241,7 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
             turn_limit=state.get("status") == "turn_limit",
             allow_private_urls=self.allow_private_urls,
             allow_local_files=self.allow_local_files,
+            drop_history_images=self.drop_history_images,
         )
         get_stream_writer()(token_account_event(result))
         return result

@@ -37,11 +37,14 @@ from visionthink_agent.graph.conversation import (
     image_blocks,
     is_tool_turn,
     message_text,
+    question_start,
 )
 from visionthink_agent.graph.image_store import image_block_id, source_for_block
 from visionthink_agent.images import EncodedImage, SourceImage, is_image_block
 
 __all__ = [
+    "HISTORY_IMAGE_NOTE",
+    "history_image_messages",
     "image_payload_block",
     "native_messages",
     "parts_to_content",
@@ -110,15 +113,52 @@ def resolve_image(
         )
 
 
+HISTORY_IMAGE_NOTE = "(image from earlier in the conversation, left out)"
+"""The text that stands in for a history image when ``drop_history_images`` is on."""
+
+
+def history_image_messages(messages: Sequence[BaseMessage]) -> set[int]:
+    """Indices of the messages whose images ``drop_history_images`` leaves out.
+
+    Every message before the latest question that holds an image (earlier first looks and
+    high-resolution views), except the user message holding the image the question is about
+    (a follow-up without its own image keeps that image's first look).
+
+    Example:
+        >>> from langchain_core.messages import AIMessage
+        >>> a = HumanMessage([{"type": "image", "id": "img-a"}])
+        >>> b = HumanMessage([{"type": "image", "id": "img-b"}])
+        >>> history_image_messages([a, AIMessage("x"), b, AIMessage("y"), HumanMessage("more?")])
+        {0}
+    """
+    start = question_start(messages)
+    current = next(
+        (
+            i
+            for i in range(len(messages) - 1, -1, -1)
+            if isinstance(messages[i], HumanMessage)
+            and not is_tool_turn(messages[i])
+            and image_blocks(messages[i])
+        ),
+        -1,
+    )
+    return {i for i in range(max(start, 0)) if i != current and image_blocks(messages[i])}
+
+
 class _Renderer:
-    """Swaps image blocks for first-look / high-resolution payloads."""
+    """Swaps image blocks for first-look / high-resolution payloads (or the history note)."""
 
     def __init__(
-        self, messages: Sequence[BaseMessage], allow_private_urls: bool, allow_local_files: bool
+        self,
+        messages: Sequence[BaseMessage],
+        allow_private_urls: bool,
+        allow_local_files: bool,
+        drop_history_images: bool = False,
     ) -> None:
         self.messages = messages
         self.allow_private_urls = allow_private_urls
         self.allow_local_files = allow_local_files
+        self.omitted = history_image_messages(messages) if drop_history_images else set()
 
     def source(self, block: Mapping[str, Any]) -> SourceImage:
         return resolve_image(
@@ -134,13 +174,17 @@ class _Renderer:
     def high_res(self, block: Mapping[str, Any]) -> dict[str, Any]:
         return image_payload_block(self.source(block).high_res_payload())
 
-    def swap_images(self, message: BaseMessage, *, high_res: bool) -> list[Any]:
+    def swap_images(self, message: BaseMessage, *, high_res: bool, omit: bool = False) -> list[Any]:
         assert not isinstance(message.content, str)
-        view = self.high_res if high_res else self.first_look
+        view = _history_note if omit else self.high_res if high_res else self.first_look
         return [
             view(block) if isinstance(block, Mapping) and is_image_block(block) else block
             for block in message.content
         ]
+
+
+def _history_note(block: Mapping[str, Any]) -> dict[str, Any]:
+    return {"type": "text", "text": HISTORY_IMAGE_NOTE}
 
 
 def prompted_messages(
@@ -149,6 +193,7 @@ def prompted_messages(
     system_prompt: str = protocol.SYSTEM_PROMPT,
     allow_private_urls: bool = False,
     allow_local_files: bool = False,
+    drop_history_images: bool = False,
 ) -> list[BaseMessage]:
     """Render a conversation exactly as protocol §1, for a model that parses its own tool calls.
 
@@ -164,6 +209,8 @@ def prompted_messages(
         allow_private_urls: let image URLs point at private / loopback addresses.
         allow_local_files: let image blocks name local files (``file_path``, ``file://``, a
             path); off by default, like private URLs.
+        drop_history_images: leave out the images of earlier questions
+            (:func:`history_image_messages`; :data:`HISTORY_IMAGE_NOTE` stands in for each).
 
     Raises:
         ValueError: a user message holds more than one image.
@@ -174,15 +221,16 @@ def prompted_messages(
         >>> [(m.type, m.content) for m in sent[1:]]
         [('human', '2+2?'), ('ai', '<answer>4</answer>')]
     """
-    render = _Renderer(messages, allow_private_urls, allow_local_files)
+    render = _Renderer(messages, allow_private_urls, allow_local_files, drop_history_images)
     out: list[BaseMessage] = [SystemMessage(content=system_prompt)]
-    for message in messages:
+    for index, message in enumerate(messages):
+        omit = index in render.omitted
         if isinstance(message, HumanMessage):
             if is_tool_turn(message):
                 content = (
                     message.content
                     if isinstance(message.content, str)
-                    else render.swap_images(message, high_res=True)
+                    else render.swap_images(message, high_res=True, omit=omit)
                 )
                 out.append(HumanMessage(content=content))
                 continue
@@ -196,7 +244,8 @@ def prompted_messages(
                 out.append(HumanMessage(content=question))
                 continue
             turn = protocol.user_turn(question)
-            out.append(HumanMessage(content=parts_to_content(turn, render.first_look(blocks[0]))))
+            image = _history_note(blocks[0]) if omit else render.first_look(blocks[0])
+            out.append(HumanMessage(content=parts_to_content(turn, image)))
         elif isinstance(message, AIMessage):
             out.append(AIMessage(content=message_text(message)))
         elif not isinstance(message, (ToolMessage, SystemMessage)):
@@ -210,6 +259,7 @@ def native_messages(
     system_prompt: str | None = None,
     allow_private_urls: bool = False,
     allow_local_files: bool = False,
+    drop_history_images: bool = False,
 ) -> list[BaseMessage]:
     """Render a conversation for a model with native tool calling (``bind_tools``).
 
@@ -222,19 +272,21 @@ def native_messages(
         allow_private_urls: let image URLs point at private / loopback addresses.
         allow_local_files: let image blocks name local files (``file_path``, ``file://``, a
             path); off by default, like private URLs.
+        drop_history_images: as in :func:`prompted_messages`.
 
     Example:
         >>> [m.type for m in native_messages([HumanMessage("hi")], system_prompt="Be brief.")]
         ['system', 'human']
     """
-    render = _Renderer(messages, allow_private_urls, allow_local_files)
+    render = _Renderer(messages, allow_private_urls, allow_local_files, drop_history_images)
     out: list[BaseMessage] = [SystemMessage(content=system_prompt)] if system_prompt else []
-    for message in messages:
+    for index, message in enumerate(messages):
+        omit = index in render.omitted
         if isinstance(message, HumanMessage) and image_blocks(message):
-            content = render.swap_images(message, high_res=is_tool_turn(message))
+            content = render.swap_images(message, high_res=is_tool_turn(message), omit=omit)
             out.append(message.model_copy(update={"content": content}))
         elif isinstance(message, ToolMessage) and image_blocks(message):
-            content = render.swap_images(message, high_res=True)
+            content = render.swap_images(message, high_res=True, omit=omit)
             out.append(message.model_copy(update={"content": content}))
         else:
             out.append(message)

@@ -34,6 +34,7 @@ from visionthink_agent import protocol
 from visionthink_agent.graph.conversation import (
     current_image_block,
     is_tool_turn,
+    question_start,
     resize_count,
     tool_turn_message,
 )
@@ -85,6 +86,7 @@ def resize_reply(
     embed_image: bool = False,
     allow_private_urls: bool = False,
     allow_local_files: bool = False,
+    drop_history_images: bool = False,
 ) -> list[BaseMessage]:
     """Answer the resize call(s) of the last model turn.
 
@@ -102,6 +104,8 @@ def resize_reply(
         allow_private_urls: let image URLs point at private / loopback addresses.
         allow_local_files: let image blocks name local files (``file_path``, ``file://``, a
             path); off by default, like private URLs.
+        drop_history_images: the requests leave out earlier questions' images, so only this
+            question's high-resolution views count toward ``max_resizes``.
 
     Returns:
         One ``ToolMessage`` per call, then (unless ``image_in_tool_message``) the tool turn.
@@ -120,7 +124,8 @@ def resize_reply(
                 block, allow_private_urls=allow_private_urls, allow_local_files=allow_local_files
             )
             image_id = stored["id"]
-            if resize_count(messages, image_id) >= max_resizes:
+            start = max(question_start(messages), 0) if drop_history_images else 0
+            if resize_count(messages[start:], image_id) >= max_resizes:
                 error = _already_resized(max_resizes)
             elif embed_image:
                 source = resolve_image(
@@ -256,6 +261,7 @@ def create_resize_image_tool(
     embed_image: bool = True,
     allow_private_urls: bool = False,
     allow_local_files: bool = False,
+    drop_history_images: bool = False,
 ) -> BaseTool:
     """The resize tool for any ``ToolNode`` (or ``create_agent``), answering as protocol §1.4.
 
@@ -284,6 +290,7 @@ def create_resize_image_tool(
         allow_private_urls: let image URLs point at private / loopback addresses.
         allow_local_files: let image blocks name local files (``file_path``, ``file://``, a
             path); off by default, like private URLs.
+        drop_history_images: as in :func:`resize_reply` (set it as the renderers are set).
 
     Example:
         >>> from langgraph.prebuilt import ToolNode
@@ -310,6 +317,7 @@ def create_resize_image_tool(
             embed_image=embed_image,
             allow_private_urls=allow_private_urls,
             allow_local_files=allow_local_files,
+            drop_history_images=drop_history_images,
         )
         if len(replies) == 1:  # the image is inside the ToolMessage: nothing else to add
             return replies[0]

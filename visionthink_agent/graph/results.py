@@ -15,15 +15,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
 from visionthink_agent.graph.conversation import (
     MARKER,
     current_image_block,
+    image_blocks,
+    is_tool_turn,
     message_text,
     question_start,
 )
-from visionthink_agent.graph.rendering import resolve_image
+from visionthink_agent.graph.rendering import history_image_messages, resolve_image
 from visionthink_agent.graph.state import TOKEN_ACCOUNT_EVENT, Status, TokenUsage
 from visionthink_agent.parsing import extract_answer
 
@@ -64,8 +66,17 @@ def question_result(
     turn_limit: bool = False,
     allow_private_urls: bool = False,
     allow_local_files: bool = False,
+    drop_history_images: bool = False,
 ) -> dict[str, Any]:
     """Summarise the latest question of a conversation.
+
+    The token account counts every image the question's requests carry. On a follow-up, the
+    images of earlier questions are re-sent with the conversation (their first looks and
+    high-resolution views): they are counted under ``history`` and in ``used``, and the
+    baseline counts those questions' user images at full resolution, as an always-full-
+    resolution conversation would carry them. ``first_look`` is the image this question sent
+    (0 for a follow-up about an earlier image, whose first look is history). With
+    ``drop_history_images`` the images the request leaves out are not counted.
 
     Args:
         messages: the conversation, ending with the question's last model turn (and, at the
@@ -74,10 +85,24 @@ def question_result(
         allow_private_urls: let image URLs point at private / loopback addresses.
         allow_local_files: let image blocks name local files (``file_path``, ``file://``, a
             path); off by default, like private URLs.
+        drop_history_images: the requests leave out earlier questions' images
+            (:func:`~visionthink_agent.graph.rendering.history_image_messages`).
 
     Returns:
         ``answer``, ``resized``, ``status``, ``visual_tokens``, ``usage``, ``model_turns``
         (see :mod:`visionthink_agent.graph.state`).
+
+    Example:
+        >>> from langchain_core.messages import HumanMessage
+        >>> from PIL import Image
+        >>> from visionthink_agent.graph.image_store import normalise_image_block
+        >>> image = normalise_image_block(Image.new("RGB", (640, 480)))
+        >>> thread = [HumanMessage([{"type": "text", "text": "Total?"}, image]),
+        ...           AIMessage("<answer>4</answer>"), HumanMessage("Colour?"),
+        ...           AIMessage("<answer>red</answer>")]
+        >>> account = question_result(thread)["visual_tokens"]
+        >>> account["first_look"], account["history"], account["used"], account["full_res_baseline"]
+        (0, 99, 99, 391)
     """
     start = max(question_start(messages), 0)
     question = messages[start:]
@@ -92,7 +117,28 @@ def question_result(
             allow_private_urls=allow_private_urls,
             allow_local_files=allow_local_files,
         )
-        account = source.token_account(resized=resized).as_dict()
+        own = source.token_account(resized=resized)
+        account = own.as_dict()
+        history, history_baseline = _history_tokens(
+            messages,
+            start,
+            drop_history_images=drop_history_images,
+            allow_private_urls=allow_private_urls,
+            allow_local_files=allow_local_files,
+        )
+        sent_here = bool(image_blocks(messages[start]))
+        if history or not sent_here:
+            first_look = own.first_look if sent_here else 0
+            used = first_look + own.high_res + history
+            baseline = (own.full_res_baseline if sent_here else 0) + history_baseline
+            account.update(
+                first_look=first_look,
+                history=history,
+                full_res_baseline=baseline,
+                used=used,
+                saved=baseline - used,
+                ratio=used / baseline if baseline else 0.0,
+            )
     status: Status = "turn_limit" if turn_limit else "answered" if block else "no_image"
     return {
         "answer": extract_answer(message_text(turns[-1])) if turns else None,
@@ -102,6 +148,40 @@ def question_result(
         "usage": _usage(turns),
         "model_turns": len(turns),
     }
+
+
+def _history_tokens(
+    messages: Sequence[BaseMessage],
+    start: int,
+    *,
+    drop_history_images: bool,
+    allow_private_urls: bool,
+    allow_local_files: bool,
+) -> tuple[int, int]:
+    """Visual tokens of the images before ``start`` that a request carries, and the baseline's.
+
+    A user image is carried as its first look (the baseline: at full resolution); a resize turn
+    or a tool result with an image carries the high-resolution view (the baseline: nothing).
+    """
+    omitted = history_image_messages(messages) if drop_history_images else set()
+    carried = baseline = 0
+    for index, message in enumerate(messages[:start]):
+        if index in omitted:
+            continue
+        for block in image_blocks(message):
+            source = resolve_image(
+                block,
+                messages,
+                allow_private_urls=allow_private_urls,
+                allow_local_files=allow_local_files,
+            )
+            account = source.token_account(resized=True)
+            if isinstance(message, HumanMessage) and not is_tool_turn(message):
+                carried += account.first_look
+                baseline += account.full_res_baseline
+            else:
+                carried += account.high_res
+    return carried, baseline
 
 
 def turn_limit_replies(message: AIMessage) -> list[ToolMessage]:

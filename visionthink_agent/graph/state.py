@@ -23,8 +23,12 @@ Output (the final state, keys set for the *latest* question of the thread):
 ``visual_tokens``  the Qwen2.5-VL token account,
                    ``SourceImage.token_account(resized=...).as_dict()``: ``first_look``,
                    ``high_res``, ``full_res_baseline``, ``used``, ``saved``, ``ratio``; None
-                   for a question without an image. Also streamed as a custom event
-                   (``stream_mode="custom"``, see :data:`TOKEN_ACCOUNT_EVENT`).
+                   for a question without an image. On a follow-up, the earlier questions'
+                   images the request re-sends are counted too: ``history`` (their tokens,
+                   in ``used``), and the baseline includes their user images at full
+                   resolution (``drop_history_images`` leaves them out of requests and
+                   account). Also streamed as a custom event (``stream_mode="custom"``, see
+                   :data:`TOKEN_ACCOUNT_EVENT`).
 ``usage``          the model's ``usage_metadata`` summed over this question's model turns
                    (``input_tokens``, ``output_tokens``, ``total_tokens``); zeros when the
                    model reports none.
