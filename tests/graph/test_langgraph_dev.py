@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import base64
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,13 +10,10 @@ import pytest
 from langgraph_sdk import get_sync_client
 
 from tests.graph.conftest import ANSWER, RESIZE_CALL
+from tests.graph.langgraph_dev import serve_langgraph_dev
 from tests.graph.openai_server import ScriptedOpenAIServer, scripted_openai_server
-from tests.loopback import free_port, wait_until_healthy
 from visionthink_agent.graph import TOKEN_ACCOUNT_EVENT
 from visionthink_agent.images import load_image
-
-GRAPHS = Path(__file__).resolve().parents[2] / "graphs"
-LANGGRAPH = Path(sys.executable).with_name("langgraph")
 
 
 @pytest.fixture
@@ -31,38 +24,8 @@ def model_server() -> Iterator[ScriptedOpenAIServer]:
 
 @pytest.fixture
 def dev_server(model_server: ScriptedOpenAIServer, tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "VISIONTHINK_BASE_URL": model_server.base_url,
-        "VISIONTHINK_MODEL": "visionthink-test",
-        "LANGSMITH_TRACING": "false",
-        "LANGGRAPH_CLI_NO_ANALYTICS": "1",
-    }
-    command = [str(LANGGRAPH), "dev", "--no-browser", "--no-reload"]
-    command += ["--host", "127.0.0.1", "--port", str(port)]
-    log = (tmp_path / "langgraph-dev.log").open("wb")
-    process = subprocess.Popen(
-        command, cwd=GRAPHS, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(
-            f"{url}/ok",
-            process,
-            name="langgraph dev",
-            timeout=60,
-            log=lambda: (tmp_path / "langgraph-dev.log").read_text(),
-        )
+    with serve_langgraph_dev(model_server.base_url, tmp_path) as url:
         yield url
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
 
 
 @pytest.mark.slow

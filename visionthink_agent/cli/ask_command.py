@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import queue
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -281,8 +284,8 @@ def _ask(args: argparse.Namespace, source: SourceImage, model: Any) -> int:
     started = time.perf_counter()
     final: dict[str, Any] = {}
     try:
-        events: Any = graph.stream(
-            {"messages": [message]}, stream_mode=["messages", "updates", "values"]
+        events = _stream_in_background(
+            graph, {"messages": [message]}, ["messages", "updates", "values"]
         )
         for kind, data in events:
             if kind == "messages":
@@ -301,6 +304,34 @@ def _ask(args: argparse.Namespace, source: SourceImage, model: Any) -> int:
         raise CommandError(failure, 1) from exc
     view.finish(final, time.perf_counter() - started, as_json=args.json)
     return 0
+
+
+def _stream_in_background(graph: Any, inputs: Any, modes: list[str]) -> Iterator[Any]:
+    """``graph.stream`` run in a daemon thread, its events handed over one by one.
+
+    LangGraph lets an interrupt out of ``stream`` only after the running node (a model call
+    that may take minutes) has finished; waiting on a queue here instead, Ctrl-C ends the
+    command at once and the thread ends with the process.
+    """
+    events: queue.Queue[tuple[str, Any]] = queue.Queue()
+
+    def work() -> None:
+        try:
+            for event in graph.stream(inputs, stream_mode=modes):
+                events.put(("event", event))
+        except BaseException as exc:  # handed to the caller's thread
+            events.put(("error", exc))
+        else:
+            events.put(("done", None))
+
+    threading.Thread(target=work, name="visionthink-ask", daemon=True).start()
+    while True:
+        kind, item = events.get()
+        if kind == "done":
+            return
+        if kind == "error":
+            raise item
+        yield item
 
 
 class _View:
