@@ -7,9 +7,10 @@ next token is the next one of a reply chosen from the prompt by :func:`cooperati
 
 ``cooperative_reply`` answers like a model that follows instructions: with tools declared in
 the system message (Qwen2.5's ``<tools>`` block) and a user question last, it calls the tool the
-question names (or the forced one, or the first), filling integer arguments with the
-question's integers in order and string arguments with its quoted text (or the argument's
-name); after a tool result, or with no tools, it answers in one short sentence.
+question names (or the forced one, or the first), filling enumerated arguments with their first
+value, integer arguments with the question's integers in order and string arguments with its
+quoted text (or the argument's name); after a tool result, or with no tools, it answers in one
+short sentence. :class:`ScriptedChatQwenVL` is ``ChatQwenVL`` on such an engine.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ import re
 from typing import Any
 
 import torch
+
+from visionthink_agent.backends.qwen_engine import QwenVLEngine
+from visionthink_agent.backends.transformers_chat import ChatQwenVL
 
 _TOOLS = re.compile(r"<tools>\n(.*?)\n</tools>", re.S)
 _USER = "<|im_start|>user\n"
@@ -51,7 +55,9 @@ def _arguments(tool: dict[str, Any], question: str) -> dict[str, Any]:
     quoted = re.findall(r"'([^']+)'", question)
     args: dict[str, Any] = {}
     for name, schema in properties.items():
-        if schema.get("type") == "integer":
+        if schema.get("enum"):
+            args[name] = schema["enum"][0]
+        elif schema.get("type") == "integer":
             args[name] = integers.pop(0) if integers else 1
         else:
             args[name] = quoted.pop(0) if quoted else name.replace("_", " ")
@@ -85,3 +91,18 @@ class ScriptedForward:
         logits[..., token] = 0.0
         output.logits = logits
         return output
+
+
+class ScriptedChatQwenVL(ChatQwenVL):
+    """ChatQwenVL on a local checkpoint with :class:`ScriptedForward` choosing the tokens."""
+
+    def engine(self, model: str | None = None) -> Any:
+        path = model or self.model
+        if path not in _SCRIPTED_ENGINES:
+            engine = QwenVLEngine.load(path, device="cpu", reuse_kv=False)
+            engine.model.forward = ScriptedForward(engine.model, engine.tokenizer)
+            _SCRIPTED_ENGINES[path] = engine
+        return _SCRIPTED_ENGINES[path]
+
+
+_SCRIPTED_ENGINES: dict[str, QwenVLEngine] = {}

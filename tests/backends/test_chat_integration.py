@@ -28,8 +28,7 @@ import pytest
 from langchain_tests.integration_tests import ChatModelIntegrationTests
 from PIL import Image
 
-from tests.backends.scripted_model import ScriptedForward
-from visionthink_agent.backends.qwen_engine import QwenVLEngine
+from tests.backends.scripted_model import ScriptedChatQwenVL
 from visionthink_agent.backends.transformers_chat import ChatQwenVL
 
 _IMAGE_URLS = (
@@ -140,21 +139,6 @@ class TestChatQwenVLTinyModel(_Base):
 
 for _name, _reason in RANDOM_MODEL_FAILURES.items():
     setattr(TestChatQwenVLTinyModel, _name, _expected_failure(_name, _reason))
-
-
-class ScriptedChatQwenVL(ChatQwenVL):
-    """ChatQwenVL on the tiny checkpoint with :class:`ScriptedForward` choosing the tokens."""
-
-    def engine(self, model: str | None = None) -> Any:
-        path = model or self.model
-        if path not in _SCRIPTED_ENGINES:
-            engine = QwenVLEngine.load(path, device="cpu", reuse_kv=False)
-            engine.model.forward = ScriptedForward(engine.model, engine.tokenizer)
-            _SCRIPTED_ENGINES[path] = engine
-        return _SCRIPTED_ENGINES[path]
-
-
-_SCRIPTED_ENGINES: dict[str, QwenVLEngine] = {}
 
 
 class TestChatQwenVLScripted(_Base):
