@@ -25,7 +25,7 @@ if __package__ in (None, ""):  # run as a script: make `training` importable fro
 import hydra
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-__all__ = ["CONFIG_DIR", "main", "resolve_packaged_paths", "run", "validate"]
+__all__ = ["CONFIG_DIR", "adopt_worker_env", "main", "resolve_packaged_paths", "run", "validate"]
 
 CONFIG_DIR = Path(__file__).resolve().parent / "config"
 _PATH_KEYS = (
@@ -93,6 +93,48 @@ def validate(config: DictConfig) -> None:
     )
 
 
+def adopt_worker_env(config: DictConfig) -> dict[str, str]:
+    """Give the driver the ``VERL_*`` variables the config sets for its Ray processes.
+
+    The ``visionthink_cpu`` config selects veRL's platform and plugin modules with
+    ``ray_kwargs.ray_init.runtime_env.env_vars`` (``VERL_PLATFORM``, ``VERL_USE_EXTERNAL_MODULES``);
+    the driver, which validates the config and starts Ray, must see the same platform. Variables
+    already set in the environment win. The named external modules are imported here, as
+    ``import verl`` imports them in every Ray process.
+
+    Example:
+        >>> from omegaconf import OmegaConf
+        >>> adopt_worker_env(OmegaConf.create({"ray_kwargs": {"ray_init": {}}}))
+        {}
+    """
+    from verl.utils.import_utils import import_external_libs
+
+    env_vars = OmegaConf.select(config, "ray_kwargs.ray_init.runtime_env.env_vars") or {}
+    adopted = {
+        str(key): str(value)
+        for key, value in env_vars.items()
+        if str(key).startswith("VERL_") and str(key) not in os.environ
+    }
+    os.environ.update(adopted)
+    modules = os.environ.get("VERL_USE_EXTERNAL_MODULES", "")
+    if modules:
+        import_external_libs(modules.split(","))
+    wanted = os.environ.get("VERL_PLATFORM", "").strip().lower()
+    if wanted and wanted in adopted.get("VERL_PLATFORM", "").lower():
+        # veRL resolved its platform on import, before the config was read: resolve it again.
+        from verl.plugin.platform import platform_manager
+
+        platform_cls = platform_manager.PlatformRegistry.get(wanted)
+        if platform_cls is None:
+            raise ValueError(
+                f"VERL_PLATFORM={wanted!r} is not registered; registered: "
+                f"{platform_manager.PlatformRegistry.registered_names()}"
+            )
+        if not isinstance(platform_manager.get_platform(), platform_cls):
+            platform_manager.set_platform(platform_cls())
+    return adopted
+
+
 def run(config: DictConfig) -> None:
     """Validate and train (Ray is started by veRL when not already running).
 
@@ -105,6 +147,7 @@ def run(config: DictConfig) -> None:
 
     from training.task_runner import VisionThinkTaskRunner
 
+    adopt_worker_env(config)
     auto_set_device(config)
     resolve_packaged_paths(config)
     validate(config)

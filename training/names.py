@@ -7,7 +7,14 @@ Example:
 
 from __future__ import annotations
 
-__all__ = ["AGENT_NAME", "RESIZE_CALLS_FIELD", "TOOL_ERROR_FIELD", "TOOL_PARSER_NAME"]
+__all__ = [
+    "AGENT_NAME",
+    "CPU_PLATFORM_NAME",
+    "CPU_ROLLOUT_NAME",
+    "RESIZE_CALLS_FIELD",
+    "TOOL_ERROR_FIELD",
+    "TOOL_PARSER_NAME",
+]
 
 AGENT_NAME = "visionthink_agent"
 """Name of the agent loop in ``agent_loop.yaml`` and in each row's ``agent_name`` column."""
@@ -17,3 +24,8 @@ RESIZE_CALLS_FIELD = "resize_calls"
 """``extra_fields`` key counting the trajectory's calls of the resize tool."""
 TOOL_ERROR_FIELD = "tool_error"
 """``extra_fields`` key holding the error text of a rejected call (None when there was none)."""
+CPU_PLATFORM_NAME = "cpu"
+"""``VERL_PLATFORM`` value that selects the CPU platform (:mod:`training.cpu.platform`)."""
+CPU_ROLLOUT_NAME = "hf_cpu"
+"""``actor_rollout_ref.rollout.name`` of the in-process transformers rollout
+(:mod:`training.cpu.rollout_server`)."""

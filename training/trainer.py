@@ -93,6 +93,21 @@ class VisionThinkTrainer(PPOTrainerSync):
         block = OmegaConf.to_container(config.get("visionthink", {}), resolve=True)
         self.visionthink = VisionThinkSettings.from_config(block)  # type: ignore[arg-type]
 
+    def _init_resource_pool_mgr(self) -> None:
+        super()._init_resource_pool_mgr()
+        if self.config.trainer.device != "cpu":
+            return
+        # On the CPU, the hybrid workers open a gloo-only process group (training.cpu.worker);
+        # veRL's own async trainer swaps its worker class the same way.
+        import ray
+        from verl.trainer.ppo.utils import Role
+
+        from training.cpu.worker import CPUActorRolloutRefWorker
+
+        for role in (Role.ActorRollout, Role.ActorRolloutRef, Role.Actor, Role.RefPolicy):
+            if role in self.role_worker_mapping:
+                self.role_worker_mapping[role] = ray.remote(CPUActorRolloutRefWorker)
+
     def _compute_advantage(self, batch: Any, metrics: dict[str, Any]) -> Any:
         with torch.no_grad():
             metrics.update(adjust_batch_rewards(batch, self.visionthink))
