@@ -21,9 +21,14 @@ def test_help_documents_every_option(capsys: pytest.CaptureFixture[str]) -> None
     text = capsys.readouterr().out
     for option in (
         "--model", "--base-url", "--api-key", "--mode", "--max-new-tokens", "--temperature",
-        "--device", "--dtype", "--timeout", "--json",
+        "--device", "--dtype", "--timeout", "--json", "--max-pixels", "--max-bytes",
+        "--allow-private-urls",
     ):  # fmt: skip
         assert option in text
+    flat = " ".join(text.split())
+    for default in ("(default: 300.0)", "(default: auto)", "(default: 0.0)", "(default: prompted)"):
+        assert default in flat
+    assert "(default auto)" not in flat  # said once, by the formatter
     parser = build_parser()
     ask = parser._subparsers._group_actions[0].choices["ask"]  # type: ignore[union-attr]
     assert all(action.help for action in ask._actions)

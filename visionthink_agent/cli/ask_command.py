@@ -94,7 +94,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         choices=("prompted", "native"),
         default="prompted",
         help="prompted: the VisionThink protocol in the prompt, <tool_call> parsed from text "
-        "(VisionThink / Qwen2.5-VL checkpoints; default); native: the server's tool calling",
+        "(VisionThink / Qwen2.5-VL checkpoints); native: the server's tool calling",
     )
     add_max_new_tokens(
         parser,
@@ -102,19 +102,16 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         help=f"most tokens generated per model turn (default 8192; "
         f"{TINY_DEFAULT_NEW_TOKENS} with --model tiny, whose random text rarely stops)",
     )
-    parser.add_argument(
-        "--temperature", type=float, default=0.0, help="0 = greedy (default), > 0 samples"
-    )
+    parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy, > 0 samples")
     parser.add_argument(
         "--device",
         default="auto",
-        help="in-process device: auto (CUDA, MPS, CPU), cpu, cuda, cuda:1 ... (default auto)",
+        help="in-process device: auto (CUDA, MPS, CPU), cpu, cuda, cuda:1 ...",
     )
     parser.add_argument(
         "--dtype",
         default="auto",
-        help="in-process dtype: auto (bfloat16 on GPU, float32 on CPU), bfloat16, float16, "
-        "float32 (default auto)",
+        help="in-process dtype: auto (bfloat16 on GPU, float32 on CPU), bfloat16, float16, float32",
     )
     parser.add_argument(
         "--timeout",

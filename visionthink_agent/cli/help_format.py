@@ -41,7 +41,9 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         if (
             not action.option_strings
             or "%(default)" in text
-            or action.default in (None, False, argparse.SUPPRESS)
+            or action.default is None
+            or action.default is False
+            or action.default == argparse.SUPPRESS
         ):
             return text
         return f"{text} (default: %(default)s)"
