@@ -34,7 +34,6 @@ from typing import Any
 
 import ray
 import torch
-from omegaconf import DictConfig
 from verl.utils.config import omega_conf_to_dataclass
 from verl.workers.config import HFModelConfig, RolloutConfig
 from verl.workers.rollout.base import BaseRollout
@@ -136,8 +135,8 @@ class HFRolloutServer:
 
     def __init__(
         self,
-        config: RolloutConfig | DictConfig,
-        model_config: HFModelConfig | DictConfig,
+        config: Any,
+        model_config: Any,
         replica_rank: int = 0,
     ) -> None:
         from transformers import AutoModelForImageTextToText
@@ -276,9 +275,7 @@ class HFRolloutServer:
         )
         vision = self._vision_inputs(prompt_ids, image_data, mm_processor_kwargs)
         async with self._lock:
-            tokens, logprobs = await asyncio.to_thread(
-                self._generate, prompt_ids, settings, vision
-            )
+            tokens, logprobs = await asyncio.to_thread(self._generate, prompt_ids, settings, vision)
         return TokenOutput(
             token_ids=tokens,
             log_probs=logprobs,
@@ -337,7 +334,10 @@ class HFRolloutServer:
         """Requests run to completion one at a time; there is nothing to abort mid-way."""
         return {"aborted_count": 0, "request_ids": []}
 
-    async def abort_request(self, request_id: str, reset_prefix_cache: bool = True) -> dict[str, Any]:
+    async def abort_request(
+        self, request_id: str, reset_prefix_cache: bool = True
+    ) -> dict[str, Any]:
+        """Requests run to completion; see :meth:`abort_all_requests`."""
         return {"aborted": False, "request_id": request_id}
 
     async def resume_generation(self) -> None:
@@ -365,7 +365,7 @@ class HFReplica(RolloutReplica):
             node_id = await self.workers[0].__ray_call__.remote(
                 lambda worker: ray.get_runtime_context().get_node_id()
             )
-        server = (
+        server: Any = (
             ray.remote(HFRolloutServer)
             .options(
                 name=name,
