@@ -30,14 +30,16 @@ def test_bench_judge_quick(tmp_path: Path) -> None:
     )
     result = json.loads(output.read_text())
     runs = result["runs"]
-    assert [(r["client"].split()[0], r["concurrency"]) for r in runs] == [
-        ("LLMJudge", 64),
-        ("LLMJudge", 256),
-        ("LLMJudge", 1024),
-        ("httpx", 256),
-        ("AsyncOpenAI", 256),
-        ("thread", 100),
-        ("aiohttp", 256),
+    assert [(r["client"].split()[:2], r["concurrency"]) for r in runs] == [
+        (["LLMJudge", "(hand-written"], 64),
+        (["LLMJudge", "(hand-written"], 256),
+        (["LLMJudge", "(hand-written"], 1024),
+        (["loop:", "hand-written"], 256),
+        (["loop:", "aiohttp"], 256),
+        (["loop:", "httpx"], 256),
+        (["loop:", "httpx"], 256),
+        (["AsyncOpenAI", "(asyncio+openai)"], 256),
+        (["thread", "pool"], 100),
     ]
     for run in runs:
         assert run["failures"] == 0
@@ -47,3 +49,6 @@ def test_bench_judge_quick(tmp_path: Path) -> None:
             run["ideal_s"] / run["wall_s"], rel=0.05, abs=0.005
         )
     assert result["c256_speedup_vs_thread_pool"] > 0
+    library = result["library_client"]
+    assert library["candidate"] == "aiohttp"
+    assert library["shipped"] == (library["c256_ratio_to_ideal"] >= library["needed"] == 0.85)

@@ -7,6 +7,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import warnings
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -159,6 +160,20 @@ async def test_nothing_listening() -> None:
 def test_bad_url() -> None:
     with pytest.raises(ValueError, match="url must be http"):
         JsonPostClient("ftp://host/x", slots=1, timeout=1)
+
+
+def test_a_proxy_setting_it_does_not_follow_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://user:secret@proxy.internal:3128")
+    with pytest.warns(UserWarning, match="HTTPS_PROXY is set, but the judge connects to") as seen:
+        JsonPostClient("https://judge.example/v1/chat/completions", slots=1, timeout=1)
+    assert "secret" not in str(seen[0].message)  # the proxy URL (and its password) is not echoed
+    monkeypatch.setenv("NO_PROXY", "judge.example")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        JsonPostClient("https://judge.example/v1/chat/completions", slots=1, timeout=1)
+        JsonPostClient("http://judge.example/v1/chat/completions", slots=1, timeout=1)
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
