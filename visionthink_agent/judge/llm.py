@@ -12,9 +12,10 @@ no verdict comes is explicit — ``failure_policy``:
 
 The HTTP layer is :class:`~visionthink_agent.judge.http.JsonPostClient`, a lean keep-alive
 HTTP/1.1 client with one connection per concurrency slot: the ``openai`` client (its own retries
-and per-request overhead) and ``httpx`` cost several times more CPU per call, which limits a
-training step's judge throughput on a small machine (``benchmarks/bench_judge.py`` measures all
-three). The wire format is the OpenAI chat-completions API; HTTP proxies are not used.
+and per-request overhead), ``httpx`` and ``aiohttp`` cost more CPU per call, which limits a
+training step's judge throughput on a small machine (``benchmarks/bench_judge.py`` measures them
+side by side; aiohttp, the fastest library, stays below the 85%-of-ideal bar for shipping). The
+wire format is the OpenAI chat-completions API; HTTP proxies are not used (a warning says so).
 
 Example:
     >>> judge = LLMJudge("http://127.0.0.1:8000/v1", "gpt-4o", failure_policy="invalid")
