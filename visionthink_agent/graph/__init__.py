@@ -1,7 +1,8 @@
 """The LangGraph surface: the VisionThink agent graph, the resize tool and the agent middleware.
 
 * :func:`create_visionthink_agent` — the agent as an uncompiled ``StateGraph``;
-* :func:`create_resize_image_tool` — the ``resize_image`` tool for any ``ToolNode``;
+* :func:`create_resize_image_tool` — the ``resize_image`` tool for any ``ToolNode``
+  (:func:`turn_after_tool_results` keeps its image turn after the other tools' results);
 * :class:`VisionThinkMiddleware` — the same behaviour for ``langchain.agents.create_agent``;
 * :func:`prompted_messages` / :func:`native_messages` — what the model is shown, for graphs of
   your own; :func:`prompted_conversation` — the prompted conversation for given model turns.
@@ -23,7 +24,11 @@ from visionthink_agent.graph.agent import (
 )
 from visionthink_agent.graph.middleware import VisionThinkAgentState, VisionThinkMiddleware
 from visionthink_agent.graph.rendering import native_messages, prompted_messages
-from visionthink_agent.graph.resize_tool import create_resize_image_tool, resize_reply
+from visionthink_agent.graph.resize_tool import (
+    create_resize_image_tool,
+    resize_reply,
+    turn_after_tool_results,
+)
 from visionthink_agent.graph.state import (
     STATUSES,
     TOKEN_ACCOUNT_EVENT,
@@ -55,4 +60,5 @@ __all__ = [
     "prompted_conversation",
     "prompted_messages",
     "resize_reply",
+    "turn_after_tool_results",
 ]
