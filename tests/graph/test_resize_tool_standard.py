@@ -42,7 +42,7 @@ def runtime_with_image() -> ToolRuntime:
     )
 
 
-class TestResizeToolOutsideAGraphUnit(ToolsUnitTests):
+class _DirectlyInvoked:
     @property
     def tool_constructor(self) -> BaseTool:
         return create_resize_image_tool()
@@ -52,17 +52,7 @@ class TestResizeToolOutsideAGraphUnit(ToolsUnitTests):
         return {"action": "resize"}
 
 
-class TestResizeToolOutsideAGraphIntegration(ToolsIntegrationTests):
-    @property
-    def tool_constructor(self) -> BaseTool:
-        return create_resize_image_tool()
-
-    @property
-    def tool_invoke_params_example(self) -> dict[str, Any]:
-        return {"action": "resize"}
-
-
-class TestResizeToolImageInToolMessageUnit(ToolsUnitTests):
+class _ImageInToolMessage:
     @property
     def tool_constructor(self) -> BaseTool:
         return create_resize_image_tool(image_in_tool_message=True)
@@ -72,14 +62,20 @@ class TestResizeToolImageInToolMessageUnit(ToolsUnitTests):
         return {"action": "resize", "runtime": runtime_with_image()}
 
 
-class TestResizeToolImageInToolMessageIntegration(ToolsIntegrationTests):
-    @property
-    def tool_constructor(self) -> BaseTool:
-        return create_resize_image_tool(image_in_tool_message=True)
+class TestResizeToolOutsideAGraphUnit(_DirectlyInvoked, ToolsUnitTests):
+    pass
 
-    @property
-    def tool_invoke_params_example(self) -> dict[str, Any]:
-        return {"action": "resize", "runtime": runtime_with_image()}
+
+class TestResizeToolOutsideAGraphIntegration(_DirectlyInvoked, ToolsIntegrationTests):
+    pass
+
+
+class TestResizeToolImageInToolMessageUnit(_ImageInToolMessage, ToolsUnitTests):
+    pass
+
+
+class TestResizeToolImageInToolMessageIntegration(_ImageInToolMessage, ToolsIntegrationTests):
+    pass
 
 
 def test_outside_a_graph_the_call_gets_an_error_message_naming_the_way() -> None:
