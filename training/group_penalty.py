@@ -19,7 +19,7 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +48,11 @@ def sample_from_reward_info(info: Mapping[str, Any]) -> Sample:
         )
     correct = bool(float(info["acc"]) >= 0.5) if float(info["judge_ok"]) >= 0.5 else None
     return Sample(correct, resized=bool(float(info["resized"])), format_ok=bool(info["format"]))
+
+
+def _mean(values: Iterable[float]) -> float:
+    items = list(values)
+    return sum(items) / len(items) if items else math.nan
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,8 @@ def penalise_batch(
             sum(1 for r in ratios if r < penalty.theta)
         ),
         "visionthink/resize_ratio": sum(s.resized for s in samples) / max(1, len(samples)),
+        "visionthink/accuracy_reward": _mean(float(info["acc"]) for info in infos),
+        "visionthink/format_reward": _mean(float(info["format"]) for info in infos),
         "visionthink/judge_failed_groups": float(len(result.invalid_uids)),
         "visionthink/neutralised_groups": float(len(invalid)),
     }

@@ -24,7 +24,12 @@ from verl.utils import tensordict_utils as tu
 from training.group_penalty import penalise_batch
 from training.settings import VisionThinkSettings
 
-__all__ = ["VisionThinkTrainer", "adjust_batch_rewards"]
+__all__ = [
+    "VisionThinkTrainer",
+    "adjust_batch_rewards",
+    "batch_tool_image_token_counts",
+    "tool_image_token_counts",
+]
 
 
 def _plain(value: Any) -> Any:
@@ -77,6 +82,52 @@ def adjust_batch_rewards(batch: Any, settings: VisionThinkSettings) -> dict[str,
     return adjustment.metrics
 
 
+def tool_image_token_counts(
+    responses: Any, response_mask: Any, image_token_id: int
+) -> dict[str, float]:
+    """Count the tool turns' image tokens in a batch's responses, and those left in the loss.
+
+    The full-resolution image enters a trajectory only through the tool turn, and models never
+    emit image placeholders, so every image token in a response belongs to a tool turn and must
+    carry ``response_mask`` 0. ``visionthink/tool_image_tokens_in_loss`` above 0 means the tool
+    turn leaks into the policy gradient.
+
+    Args:
+        responses: per-rollout response token ids (tensors, padded or ragged).
+        response_mask: per-rollout masks aligned with ``responses``.
+        image_token_id: the ``<|image_pad|>`` id.
+
+    Example:
+        >>> ids, mask = torch.tensor([[5, 9, 9, 6]]), torch.tensor([[1, 0, 0, 1]])
+        >>> tool_image_token_counts(ids, mask, image_token_id=9)
+        {'visionthink/tool_image_tokens': 2.0, 'visionthink/tool_image_tokens_in_loss': 0.0}
+    """
+    total = in_loss = 0
+    for ids, mask in zip(responses, response_mask, strict=True):
+        is_image = ids == image_token_id
+        total += int(is_image.sum())
+        in_loss += int((is_image & (mask[: len(ids)] > 0)).sum())
+    return {
+        "visionthink/tool_image_tokens": float(total),
+        "visionthink/tool_image_tokens_in_loss": float(in_loss),
+    }
+
+
+def batch_tool_image_token_counts(batch: Any, image_token_id: int) -> dict[str, float]:
+    """:func:`tool_image_token_counts` over a TransferQueue batch (``KVBatchMeta``).
+
+    Example:
+        >>> batch_tool_image_token_counts.__name__
+        'batch_tool_image_token_counts'
+    """
+    data = tq.kv_batch_get(
+        keys=batch.keys, partition_id=batch.partition_id, select_fields=["responses", "response_mask"]
+    )
+    return tool_image_token_counts(
+        data["responses"].unbind(), data["response_mask"].unbind(), image_token_id
+    )
+
+
 class VisionThinkTrainer(PPOTrainerSync):
     """:class:`PPOTrainerSync` that applies VisionThink's group penalty before the advantages.
 
@@ -111,4 +162,7 @@ class VisionThinkTrainer(PPOTrainerSync):
     def _compute_advantage(self, batch: Any, metrics: dict[str, Any]) -> Any:
         with torch.no_grad():
             metrics.update(adjust_batch_rewards(batch, self.visionthink))
+            image_token_id = self.tokenizer.convert_tokens_to_ids("<|image_pad|>")
+            if isinstance(image_token_id, int) and image_token_id != self.tokenizer.unk_token_id:
+                metrics.update(batch_tool_image_token_counts(batch, image_token_id))
         return super()._compute_advantage(batch, metrics)

@@ -149,6 +149,7 @@ class HFRolloutServer:
         threads = int(os.environ.get("VISIONTHINK_ROLLOUT_THREADS", "0"))
         if threads > 0:
             torch.set_num_threads(threads)
+        torch.manual_seed(self.config.seed + replica_rank)  # reproducible sampling
         self.model = AutoModelForImageTextToText.from_pretrained(
             self.model_config.local_path, dtype=torch.float32
         ).eval()
