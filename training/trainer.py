@@ -121,7 +121,9 @@ def batch_tool_image_token_counts(batch: Any, image_token_id: int) -> dict[str, 
         'batch_tool_image_token_counts'
     """
     data = tq.kv_batch_get(
-        keys=batch.keys, partition_id=batch.partition_id, select_fields=["responses", "response_mask"]
+        keys=batch.keys,
+        partition_id=batch.partition_id,
+        select_fields=["responses", "response_mask"],
     )
     return tool_image_token_counts(
         data["responses"].unbind(), data["response_mask"].unbind(), image_token_id
