@@ -1,0 +1,145 @@
+"""The hf_cpu rollout server's contract, in process on the tiny model (no Ray needed)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from PIL import Image
+
+from training.cpu.rollout_server import (
+    GenerationSettings,
+    HFRolloutServer,
+    HFServerAdapter,
+    collect_weights,
+)
+
+pytestmark = pytest.mark.verl
+
+
+@pytest.fixture(scope="module")
+def server(tiny_checkpoint: Path) -> HFRolloutServer:
+    from omegaconf import OmegaConf
+    from verl.utils.config import omega_conf_to_dataclass
+    from verl.workers.config import HFModelConfig, RolloutConfig
+
+    rollout = {"name": "hf_cpu", "prompt_length": 512, "response_length": 48, "max_model_len": 600}
+    config = omega_conf_to_dataclass(OmegaConf.create(rollout), dataclass_type=RolloutConfig)
+    return HFRolloutServer(config, HFModelConfig(path=str(tiny_checkpoint)))
+
+
+@pytest.fixture(scope="module")
+def image_prompt(server: HFRolloutServer) -> tuple[list[int], Image.Image]:
+    image = Image.new("RGB", (112, 84), "red")
+    processor = server.model_config.processor
+    messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "Hi"}]}]
+    text = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    ids = processor(text=[text], images=[image], return_tensors="pt")["input_ids"][0].tolist()
+    return ids, image
+
+
+def generate(server: HFRolloutServer, ids: list[int], image: Any, **params: Any) -> Any:
+    return asyncio.run(server.generate(ids, dict(params), "req", image_data=image))
+
+
+def test_greedy_turn_equals_plain_generate(server: HFRolloutServer, image_prompt: Any) -> None:
+    ids, image = image_prompt
+    out = generate(server, ids, [image], temperature=0)
+    vision = server.image_processor(images=[image], return_tensors="pt")
+    reference = server.model.generate(
+        input_ids=torch.tensor([ids]),
+        pixel_values=vision["pixel_values"],
+        image_grid_thw=vision["image_grid_thw"],
+        max_new_tokens=48,
+        do_sample=False,
+        eos_token_id=server.eos_token_ids,
+        suppress_tokens=server.suppressed_token_ids,
+    )[0, len(ids) :].tolist()
+    assert out.token_ids == reference
+    assert out.stop_reason == "completed"
+    assert 1 <= len(out.token_ids) <= 48  # the config's response_length caps the turn
+
+
+def test_logprobs_follow_the_sampling_temperature(
+    server: HFRolloutServer, image_prompt: Any
+) -> None:
+    ids, image = image_prompt
+    out = generate(server, ids, [image], temperature=0.7, logprobs=True, max_tokens=6)
+    assert len(out.log_probs) == len(out.token_ids) <= 6
+    assert all(lp <= 0 for lp in out.log_probs)
+    with torch.no_grad():
+        vision = server.image_processor(images=[image], return_tensors="pt")
+        logits = server.model(
+            input_ids=torch.tensor([ids]),
+            pixel_values=vision["pixel_values"],
+            image_grid_thw=vision["image_grid_thw"],
+        ).logits[0, -1]
+    first = torch.log_softmax(logits / 0.7, -1)[out.token_ids[0]].item()
+    assert out.log_probs[0] == pytest.approx(first, abs=1e-4)
+
+
+def test_vision_placeholders_are_never_sampled(server: HFRolloutServer, image_prompt: Any) -> None:
+    ids, image = image_prompt
+    sampled: list[int] = []
+    for _ in range(8):
+        sampled += generate(server, ids, [image], temperature=1.5).token_ids
+    assert not set(sampled) & set(server.suppressed_token_ids)
+    assert len(server.suppressed_token_ids) == 4
+
+
+def test_images_must_match_the_prompt(server: HFRolloutServer, image_prompt: Any) -> None:
+    ids, image = image_prompt
+    with pytest.raises(ValueError, match="no image was sent"):
+        generate(server, ids, None, temperature=0)
+    with pytest.raises(ValueError, match="were not prepared as the prompt was"):
+        generate(server, ids, [image.resize((224, 168))], temperature=0)
+    with pytest.raises(ValueError, match="text and images only"):
+        asyncio.run(server.generate(ids, {}, "r", video_data=[object()]))
+
+
+def test_a_full_context_is_refused(server: HFRolloutServer) -> None:
+    with pytest.raises(ValueError, match="max_model_len=600"):
+        asyncio.run(server.generate([1] * 600, {}, "r"))
+
+
+def test_update_weights_loads_every_tensor_and_names_bad_ones(server: HFRolloutServer) -> None:
+    original = {k: v.clone() for k, v in server.model.state_dict().items()}
+    try:
+        moved = {k: v + 1 for k, v in original.items()}
+        assert asyncio.run(server.update_weights(moved)) == server.weight_version
+        assert all(torch.equal(server.model.state_dict()[k], moved[k]) for k in moved)
+        with pytest.raises(KeyError, match="does not have"):
+            asyncio.run(server.update_weights({**moved, "extra.weight": torch.ones(1)}))
+        first = next(iter(moved))
+        with pytest.raises(KeyError, match="sent no value"):
+            asyncio.run(server.update_weights({k: v for k, v in moved.items() if k != first}))
+    finally:
+        asyncio.run(server.update_weights(original))
+
+
+def test_collected_weights_are_owned_copies() -> None:
+    source = torch.arange(4.0)
+    collected = collect_weights([("w", source)])
+    source.add_(10)
+    assert collected["w"].tolist() == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_sampling_settings_read_vllm_style_params() -> None:
+    greedy = GenerationSettings.from_request({"temperature": 0, "top_k": 0}, max_new_tokens=3)
+    assert (greedy.do_sample, greedy.top_k, greedy.want_logprobs) == (False, None, False)
+    sampled = GenerationSettings.from_request(
+        {"temperature": 0.5, "top_p": 0.8, "top_k": 20, "repetition_penalty": 1.1},
+        max_new_tokens=3,
+    )
+    assert (sampled.temperature, sampled.top_p, sampled.top_k) == (0.5, 0.8, 20)
+
+
+def test_adapter_refuses_what_the_server_cannot_load() -> None:
+    adapter = HFServerAdapter.__new__(HFServerAdapter)
+    with pytest.raises(ValueError, match="full named tensors"):
+        asyncio.run(adapter.update_weights(iter(()), wire_format="delta_flush"))
+    with pytest.raises(ValueError, match="merged weights"):
+        asyncio.run(adapter.update_weights(iter(()), peft_config={"r": 8}))
