@@ -25,7 +25,16 @@ if __package__ in (None, ""):  # run as a script: make `training` importable fro
 import hydra
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-__all__ = ["CONFIG_DIR", "adopt_worker_env", "main", "resolve_packaged_paths", "run", "validate"]
+__all__ = [
+    "CONFIG_DIR",
+    "adopt_worker_env",
+    "main",
+    "prepare_synthetic_data",
+    "resolve_model_path",
+    "resolve_packaged_paths",
+    "run",
+    "validate",
+]
 
 CONFIG_DIR = Path(__file__).resolve().parent / "config"
 _PATH_KEYS = (
@@ -135,6 +144,78 @@ def adopt_worker_env(config: DictConfig) -> dict[str, str]:
     return adopted
 
 
+def resolve_model_path(config: DictConfig) -> None:
+    """Turn the ``tiny`` model alias into its checkpoint folder (written on first use).
+
+    Example:
+        >>> from omegaconf import OmegaConf
+        >>> cfg = OmegaConf.create({"actor_rollout_ref": {"model": {"path": "Qwen/Qwen2.5-VL-3B"}}})
+        >>> resolve_model_path(cfg)
+        >>> cfg.actor_rollout_ref.model.path
+        'Qwen/Qwen2.5-VL-3B'
+    """
+    from visionthink_agent.backends.tiny import (
+        TINY_MODEL_ALIAS,
+        default_tiny_dir,
+        write_tiny_checkpoint,
+    )
+
+    model = config.actor_rollout_ref.model
+    if model.path == TINY_MODEL_ALIAS:
+        model.path = str(write_tiny_checkpoint(default_tiny_dir()))
+
+
+def prepare_synthetic_data(config: DictConfig) -> list[Path]:
+    """Write the synthetic benchmark as ``data.train_files`` / ``data.val_files`` if asked.
+
+    Only with ``visionthink.synthetic_data`` set, and only files that do not exist yet (the
+    benchmark's JSONL and images go beside each parquet file, in ``<stem>-source/``: the tool's
+    full-resolution references point there). Returns the files written.
+
+    Example:
+        >>> from omegaconf import OmegaConf
+        >>> prepare_synthetic_data(OmegaConf.create({"visionthink": {}, "data": {}}))
+        []
+
+    Raises:
+        training.settings.ConfigError: the data files are not single paths.
+    """
+    from training.data import convert
+    from training.settings import ConfigError, VisionThinkSettings
+    from visionthink_agent.evaluation.synthetic import write_synthetic_benchmark
+
+    block = OmegaConf.to_container(config.get("visionthink", {}), resolve=True)
+    settings = VisionThinkSettings.from_config(block).synthetic_data  # type: ignore[arg-type]
+    if settings is None:
+        return []
+    written = []
+    for key, split, count in (
+        ("train_files", "train", settings.train_samples),
+        ("val_files", "eval", settings.val_samples),
+    ):
+        value = config.data.get(key)
+        if not isinstance(value, str):
+            raise ConfigError(f"visionthink.synthetic_data needs data.{key} to be one path")
+        target = Path(value).expanduser()
+        with open_dict(config.data):
+            config.data[key] = str(target)
+        if target.exists():
+            continue
+        source = target.parent / f"{target.stem}-source"
+        bench = write_synthetic_benchmark(
+            source,
+            n=count,
+            seed=settings.seed,
+            preset=settings.preset,
+            split=split,
+            formats=("jsonl",),
+        )
+        assert bench.jsonl is not None
+        convert(bench.jsonl, target)
+        written.append(target)
+    return written
+
+
 def run(config: DictConfig) -> None:
     """Validate and train (Ray is started by veRL when not already running).
 
@@ -150,6 +231,8 @@ def run(config: DictConfig) -> None:
     adopt_worker_env(config)
     auto_set_device(config)
     resolve_packaged_paths(config)
+    resolve_model_path(config)
+    prepare_synthetic_data(config)
     validate(config)
     run_ppo(config, task_runner_class=VisionThinkTaskRunner)
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from visionthink_agent.reward import DEFAULT_PENALTY, DEFAULT_THETA
 
-__all__ = ["ConfigError", "PenaltySettings", "VisionThinkSettings"]
+__all__ = ["ConfigError", "PenaltySettings", "SyntheticDataSettings", "VisionThinkSettings"]
 
 
 class ConfigError(ValueError):
@@ -44,11 +44,39 @@ class PenaltySettings(BaseModel):
     amount: float = Field(default=DEFAULT_PENALTY, ge=0.0)
 
 
+class SyntheticDataSettings(BaseModel):
+    """Use the synthetic benchmark as the run's data: ``visionthink.synthetic_data``.
+
+    When set, ``training/main_ppo.py`` writes ``data.train_files`` (the benchmark's ``train``
+    split) and ``data.val_files`` (its held-out ``eval`` split) before training, if they do not
+    exist yet; existing files are used as they are. The CPU config sets it so that the CPU
+    command runs on a fresh machine with no data prepared.
+
+    Attributes:
+        preset: the benchmark preset (``demo``: small images for small models; ``standard``).
+        train_samples: rows of the training file.
+        val_samples: rows of the validation file.
+        seed: the benchmark's seed (the splits use separate random streams).
+
+    Example:
+        >>> SyntheticDataSettings().preset, SyntheticDataSettings().train_samples
+        ('demo', 64)
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    preset: Literal["demo", "standard"] = "demo"
+    train_samples: int = Field(default=64, ge=1)
+    val_samples: int = Field(default=16, ge=1)
+    seed: int = 0
+
+
 class VisionThinkSettings(BaseModel):
     """Everything our trainer-side pieces read from the ``visionthink`` config block.
 
     Attributes:
         penalty: the group penalty.
+        synthetic_data: write the synthetic benchmark as the data files when they are missing.
         neutralise_judge_failed_groups: give every rollout of a group whose judge failed the same
             score (0), so the group carries no policy-gradient signal, as the authors dropped
             such groups. veRL's DAPO filter (``algorithm.filter_groups``) drops and refills
@@ -66,6 +94,7 @@ class VisionThinkSettings(BaseModel):
 
     penalty: PenaltySettings = Field(default_factory=PenaltySettings)
     neutralise_judge_failed_groups: bool = True
+    synthetic_data: SyntheticDataSettings | None = None
 
     @classmethod
     def from_config(cls, block: Mapping[str, Any] | None) -> VisionThinkSettings:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -24,30 +23,11 @@ import pytest
 from tests.judge.judge_server import serve_in_thread
 from tests.training.conftest import gradient_image
 from training.main_ppo import CONFIG_DIR
+from training.step_log import parse_step_lines
 
 pytestmark = [pytest.mark.slow, pytest.mark.verl]
 
 REPO = CONFIG_DIR.parents[1]
-STEP_LINE = re.compile(r"step:(\d+) - (.*)$")
-
-
-def parse_step_lines(log: str) -> dict[int, dict[str, float]]:
-    """veRL's console logger lines ``step:N - key:value - ...`` as numbers per step."""
-    steps: dict[int, dict[str, float]] = {}
-    for line in log.splitlines():
-        match = STEP_LINE.search(line)
-        if not match:
-            continue
-        values: dict[str, float] = {}
-        for item in match.group(2).split(" - "):
-            key, _, raw = item.rpartition(":")
-            number = re.sub(r"^np\.\w+\((.*)\)$", r"\1", raw.strip())
-            try:
-                values[key.strip()] = float(number)
-            except ValueError:
-                continue
-        steps[int(match.group(1))] = values
-    return steps
 
 
 @pytest.fixture(scope="module")
