@@ -2,7 +2,8 @@
 
 A scripted OpenAI-compatible judge (``tests/judge/judge_server.py --engine fast``: a bare
 asyncio protocol with the httptools parser on uvloop, in its own process on loopback) answers
-every request after 50 ms. Measured in the same run, each the best of ``--repeats`` runs:
+every request after 50 ms. Measured in the same run, each row the best of ``--repeats``
+rounds (every row runs once a round, so load from elsewhere hits all rows alike):
 
 * **LLMJudge** (``visionthink_agent.judge``, what ships: asyncio + its hand-written HTTP/1.1
   client, ``judge/http.py``) at concurrency 64, 256 and 1024;
@@ -43,7 +44,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -120,22 +121,12 @@ Runner = Callable[[str, int, list[Triple]], list[int]]
 
 
 def measure(
-    client: str,
-    concurrency: int,
-    items: list[Triple],
-    latency: float,
-    run: Runner,
-    url: str,
-    repeats: int = 1,
+    client: str, concurrency: int, items: list[Triple], latency: float, run: Runner, url: str
 ) -> Run:
-    """Time ``run(url, concurrency, items)`` (one score per item, -1 for a failure); the best
-    of ``repeats`` runs (the machine is shared: the best run is the least disturbed one)."""
-    walls: list[float] = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        scores = run(url, concurrency, items)
-        walls.append(time.perf_counter() - start)
-    wall = min(walls)
+    """Time ``run(url, concurrency, items)`` (one score per item, -1 for a failure)."""
+    start = time.perf_counter()
+    scores = run(url, concurrency, items)
+    wall = time.perf_counter() - start
     ideal = len(items) * latency / concurrency
     return Run(
         client=client,
@@ -147,8 +138,14 @@ def measure(
         ratio_to_ideal=round(ideal / wall, 3),
         correct=sum(1 for s in scores if s == 1),
         failures=sum(1 for s in scores if s < 0),
-        walls_s=[round(w, 3) for w in walls],
+        walls_s=[round(wall, 3)],
     )
+
+
+def best_of(runs: list[Run]) -> Run:
+    """The fastest of a row's runs (the least disturbed on a shared machine), all walls kept."""
+    best = min(runs, key=lambda r: r.wall_s)
+    return replace(best, walls_s=[r.wall_s for r in runs])
 
 
 def run_llm_judge(url: str, concurrency: int, items: list[Triple]) -> list[int]:
@@ -162,23 +159,20 @@ Post = Callable[[int, bytes], Awaitable[bytes]]
 
 
 async def drive(concurrency: int, items: list[Triple], post: Post) -> list[int]:
-    """The judge loop on any transport: at most ``concurrency`` requests in flight, each on a
-    slot of its own (``post(slot, body) -> response body``); one score per item, -1 if none."""
-    slots: asyncio.Queue[int] = asyncio.Queue()
-    for slot in range(concurrency):
-        slots.put_nowait(slot)
+    """The judge loop on any transport, shaped like ``LLMJudge.score_many``: ``concurrency``
+    workers take the items in turn, each worker on a slot (connection) of its own
+    (``post(slot, body) -> response body``); one score per item, -1 if none."""
+    scores = [-1] * len(items)
+    queue = iter(enumerate(items))  # shared by the workers: each item is taken once
 
-    async def one(item: Triple) -> int:
-        body = judge_request_body(MODEL, *item, temperature=0.0)
-        slot = await slots.get()
-        try:
-            raw = await post(slot, body)
-        finally:
-            slots.put_nowait(slot)
-        score = parse_score(json.loads(raw)["choices"][0]["message"]["content"])
-        return -1 if score is None else score
+    async def worker(slot: int) -> None:
+        for index, item in queue:
+            raw = await post(slot, judge_request_body(MODEL, *item, temperature=0.0))
+            score = parse_score(json.loads(raw)["choices"][0]["message"]["content"])
+            scores[index] = -1 if score is None else score
 
-    return list(await asyncio.gather(*(one(item) for item in items)))
+    await asyncio.gather(*(worker(slot) for slot in range(min(concurrency, len(items)))))
+    return scores
 
 
 def run_handwritten(url: str, concurrency: int, items: list[Triple]) -> list[int]:
@@ -361,17 +355,23 @@ def main() -> None:
         ("AsyncOpenAI (asyncio+openai)", 256, run_async_openai, eighth, 1),
         ("thread pool (authors: sync openai)", 100, run_thread_pool, items, 1),
     ]
-    runs: list[Run] = []
+    # Rounds: every row once per round, so a burst of load from elsewhere hits all rows alike.
+    measured: list[list[Run]] = [[] for _ in plan]
     with judge_server(args.latency) as url:
         run_llm_judge(url, 16, items[:64])  # warm up the server and the imports
-        for index, (name, concurrency, fn, calls, times) in enumerate(plan, 1):
-            with console.status(f"[{index}/{len(plan)}] {name} at concurrency {concurrency}"):
-                result = measure(name, concurrency, calls, args.latency, fn, url, times)
-            runs.append(result)
-            console.print(
-                f"[{index}/{len(plan)}] {name} c={concurrency}: {result.wall_s:.2f} s, "
-                f"{result.calls_per_s:.0f} calls/s, {result.ratio_to_ideal:.0%} of ideal"
-            )
+        for round_ in range(1, repeats + 1):
+            for index, (name, concurrency, fn, calls, times) in enumerate(plan):
+                if round_ > times:
+                    continue
+                step = f"round {round_}/{repeats}, {name} c={concurrency}"
+                with console.status(step):
+                    result = measure(name, concurrency, calls, args.latency, fn, url)
+                measured[index].append(result)
+                console.print(
+                    f"{step}: {result.wall_s:.2f} s, {result.calls_per_s:.0f} calls/s, "
+                    f"{result.ratio_to_ideal:.0%} of ideal"
+                )
+    runs = [best_of(row) for row in measured]
 
     table = Table(title=f"Judge throughput, {args.latency * 1000:.0f} ms a call")
     for column in (

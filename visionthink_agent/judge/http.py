@@ -4,9 +4,9 @@ A training step sends thousands of small judge requests at once; on a small mach
 CPU time per request, not the network, limits throughput. This client writes each request with
 one ``send`` and parses the response in place. ``benchmarks/bench_judge.py`` runs the same judge
 loop on it and on kept libraries at concurrency 256 (8,192 calls, 50 ms each, 2 cores shared
-with the server): this client 77% of the ideal time, aiohttp tuned (one session, no cookie jar,
-bytes bodies) 53%, httpx one client per slot 13%, httpx with one pool sized to the concurrency
-1%, in one run; a library would ship at 85% or more, so this client stays. It does only what an
+with the server): this client 90% of the ideal time, aiohttp tuned (one session, no cookie jar,
+bytes bodies) 64%, httpx one client per slot 20%, httpx with one pool sized to the concurrency
+2%, in one run; a library would ship at 85% or more, so this client stays. It does only what an
 OpenAI-compatible endpoint needs: ``POST`` with ``Content-Length``, responses with
 ``Content-Length`` or chunked bodies, keep-alive, TLS for ``https://``. It does not follow
 redirects (a 3xx is an error naming the status) or use HTTP proxies (it warns when
