@@ -143,3 +143,39 @@ def test_adapter_refuses_what_the_server_cannot_load() -> None:
         asyncio.run(adapter.update_weights(iter(()), wire_format="delta_flush"))
     with pytest.raises(ValueError, match="merged weights"):
         asyncio.run(adapter.update_weights(iter(()), peft_config={"r": 8}))
+
+
+def test_concurrent_requests_share_a_batch_and_match_single_requests(
+    server: HFRolloutServer, image_prompt: Any
+) -> None:
+    ids, image = image_prompt
+    text_only = ids[:5]  # a shorter prompt with no image: rows of different lengths
+    params = {"temperature": 0, "max_tokens": 6, "logprobs": True}
+    alone = [generate(server, p, imgs, **params) for p, imgs in ((ids, [image]), (text_only, None))]
+
+    async def together() -> list[Any]:
+        return await asyncio.gather(
+            server.generate(ids, dict(params), "a", image_data=[image]),
+            server.generate(text_only, dict(params), "b"),
+            server.generate(ids, dict(params), "c", image_data=[image]),
+        )
+
+    server.batch_sizes.clear()
+    batched = asyncio.run(together())
+    assert max(server.batch_sizes) >= 2
+    for out, single in zip(batched, [alone[0], alone[1], alone[0]], strict=True):
+        assert out.token_ids == single.token_ids
+        assert out.log_probs == pytest.approx(single.log_probs, abs=1e-4)
+
+
+def test_a_failing_batch_fails_its_requests(server: HFRolloutServer) -> None:
+    async def both() -> list[Any]:
+        return await asyncio.gather(
+            server.generate([10**7], {"temperature": 0}, "bad"),  # id outside the vocabulary
+            server.generate([10**7, 3], {"temperature": 0}, "bad2"),
+            return_exceptions=True,
+        )
+
+    results = asyncio.run(both())
+    assert all(isinstance(r, Exception) for r in results)
+    assert asyncio.run(server.generate([3, 4], {"temperature": 0, "max_tokens": 2}, "ok")).token_ids

@@ -10,7 +10,9 @@ vLLM, SGLang and TRT-LLM serve that call on GPUs; :class:`HFRolloutServer` serve
   and answers ``generate`` (sampling with the request's temperature / top-p / top-k, stopping at
   the tokenizer's EOS ids, so at ``<|im_end|>`` as the protocol says), ``update_weights`` and the
   lifecycle calls veRL makes on a server (``wake_up``, ``sleep``, ``clear_kv_cache``, ...).
-  Requests are served one at a time (a CPU has no batch parallelism to gain from interleaving).
+  Concurrent requests with the same sampling settings are generated together in one
+  left-padded batch (up to ``rollout.max_num_seqs``): a small model on a CPU is bound by
+  per-token overhead, which a batch shares.
 * :class:`HFReplica` is the ``RolloutReplica`` veRL's ``LLMServerManager`` builds per replica:
   it starts one named server actor beside the hybrid workers.
 * :class:`HFServerAdapter` is the ``BaseRollout`` each hybrid worker holds: after every actor
@@ -88,6 +90,18 @@ class GenerationSettings:
     repetition_penalty: float
     want_logprobs: bool
 
+    @property
+    def batch_key(self) -> tuple[Any, ...]:
+        """Requests with equal keys can share one ``generate`` call (lengths may differ)."""
+        return (
+            self.do_sample,
+            self.temperature,
+            self.top_p,
+            self.top_k,
+            self.repetition_penalty,
+            self.want_logprobs,
+        )
+
     @classmethod
     def from_request(
         cls, sampling_params: Mapping[str, Any], *, max_new_tokens: int
@@ -122,6 +136,14 @@ def vision_placeholder_ids(model_config: Any) -> list[int]:
     names = ("image_token_id", "video_token_id", "vision_start_token_id", "vision_end_token_id")
     ids = {getattr(model_config, name, None) for name in names}
     return sorted(i for i in ids if isinstance(i, int))
+
+
+@dataclass(eq=False)  # requests are compared by identity (their tensors have no truth value)
+class _Request:
+    prompt_ids: list[int]
+    settings: GenerationSettings
+    vision: dict[str, torch.Tensor]
+    future: asyncio.Future[tuple[list[int], list[float] | None]]
 
 
 class HFRolloutServer:
@@ -172,6 +194,10 @@ class HFRolloutServer:
         self.global_steps: int | None = None
         self.weight_version = 0
         self._lock = asyncio.Lock()
+        self.max_batch_size = max(1, int(self.config.max_num_seqs))
+        self._pending: list[_Request] = []
+        self._server_task: asyncio.Task[None] | None = None
+        self.batch_sizes: list[int] = []  # of every generate call, for tests and benchmarks
 
     # --- generation -------------------------------------------------------------------------
 
@@ -217,18 +243,25 @@ class HFRolloutServer:
         return {"pixel_values": inputs["pixel_values"], "image_grid_thw": grid}
 
     @torch.inference_mode()
-    def _generate(
-        self,
-        prompt_ids: list[int],
-        settings: GenerationSettings,
-        vision: dict[str, torch.Tensor],
-    ) -> tuple[list[int], list[float] | None]:
-        input_ids = torch.tensor([prompt_ids], dtype=torch.long)
+    def _generate_batch(self, batch: list[_Request]) -> list[tuple[list[int], list[float] | None]]:
+        """One ``generate`` call for requests with the same sampling settings (left-padded)."""
+        settings = batch[0].settings
+        self.batch_sizes.append(len(batch))
+        width = max(len(r.prompt_ids) for r in batch)
+        input_ids = torch.full((len(batch), width), self.pad_token_id, dtype=torch.long)
+        attention_mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for row, request in enumerate(batch):
+            input_ids[row, width - len(request.prompt_ids) :] = torch.tensor(request.prompt_ids)
+            attention_mask[row, width - len(request.prompt_ids) :] = 1
+        vision: dict[str, torch.Tensor] = {}
+        with_images = [r.vision for r in batch if r.vision]
+        if with_images:  # in row order, as the model matches images to image tokens
+            vision = {key: torch.cat([v[key] for v in with_images]) for key in with_images[0]}
         output = self.model.generate(
             input_ids=input_ids,
-            attention_mask=torch.ones_like(input_ids),
+            attention_mask=attention_mask,
             **vision,
-            max_new_tokens=settings.max_new_tokens,
+            max_new_tokens=max(r.settings.max_new_tokens for r in batch),
             do_sample=settings.do_sample,
             temperature=settings.temperature if settings.do_sample else None,
             top_p=settings.top_p if settings.do_sample else None,
@@ -240,14 +273,48 @@ class HFRolloutServer:
             return_dict_in_generate=True,
             output_logits=settings.want_logprobs,
         )
-        tokens = output.sequences[0, len(prompt_ids) :].tolist()
-        if not settings.want_logprobs:
-            return tokens, None
-        # Log-probabilities under the sampling temperature, as veRL's actor computes them.
-        logits = torch.stack([step[0] for step in output.logits[: len(tokens)]]).float()
-        logprobs = torch.log_softmax(logits / settings.temperature, dim=-1)
-        chosen = logprobs.gather(-1, torch.tensor(tokens).unsqueeze(-1)).squeeze(-1)
-        return tokens, chosen.tolist()
+        generated = output.sequences[:, width:]
+        results: list[tuple[list[int], list[float] | None]] = []
+        for row, request in enumerate(batch):
+            tokens = generated[row, : request.settings.max_new_tokens].tolist()
+            stop = next((i for i, t in enumerate(tokens) if t in self.eos_token_ids), None)
+            tokens = tokens if stop is None else tokens[: stop + 1]
+            if not settings.want_logprobs:
+                results.append((tokens, None))
+                continue
+            # Log-probabilities under the sampling temperature, as veRL's actor computes them.
+            logits = torch.stack([step[row] for step in output.logits[: len(tokens)]]).float()
+            logprobs = torch.log_softmax(logits / settings.temperature, dim=-1)
+            chosen = logprobs.gather(-1, torch.tensor(tokens).unsqueeze(-1)).squeeze(-1)
+            results.append((tokens, chosen.tolist()))
+        return results
+
+    def _next_batch(self) -> list[_Request]:
+        """The oldest waiting request and those waiting with the same sampling settings."""
+        key = self._pending[0].settings.batch_key
+        batch = [r for r in self._pending if r.settings.batch_key == key][: self.max_batch_size]
+        self._pending = [r for r in self._pending if r not in batch]
+        return batch
+
+    async def _serve_pending(self) -> None:
+        """Generate for waiting requests, a batch at a time, until none is left.
+
+        Requests that arrive while a batch runs join the next one (continuous batching at
+        request granularity: a batch runs until its longest turn ends).
+        """
+        while self._pending:
+            batch = self._next_batch()
+            try:
+                async with self._lock:
+                    results = await asyncio.to_thread(self._generate_batch, batch)
+            except Exception as exc:  # every request of the batch gets the error
+                for request in batch:
+                    if not request.future.done():
+                        request.future.set_exception(exc)
+                continue
+            for request, result in zip(batch, results, strict=True):
+                if not request.future.done():
+                    request.future.set_result(result)
 
     async def generate(
         self,
@@ -263,6 +330,8 @@ class HFRolloutServer:
     ) -> TokenOutput:
         """Generate one model turn (veRL's server ``generate`` contract).
 
+        Concurrent requests are generated together, up to ``rollout.max_num_seqs`` at a time.
+
         Raises:
             ValueError: video or audio input, no room left in the context, or images that do not
                 match the prompt's image tokens.
@@ -275,8 +344,11 @@ class HFRolloutServer:
             params, max_new_tokens=self._max_new_tokens(params, len(prompt_ids))
         )
         vision = self._vision_inputs(prompt_ids, image_data, mm_processor_kwargs)
-        async with self._lock:
-            tokens, logprobs = await asyncio.to_thread(self._generate, prompt_ids, settings, vision)
+        request = _Request(prompt_ids, settings, vision, asyncio.get_running_loop().create_future())
+        self._pending.append(request)
+        if self._server_task is None or self._server_task.done():
+            self._server_task = asyncio.create_task(self._serve_pending())
+        tokens, logprobs = await request.future
         return TokenOutput(
             token_ids=tokens,
             log_probs=logprobs,
@@ -326,13 +398,13 @@ class HFRolloutServer:
         """No cache is kept between requests."""
 
     async def wait_for_requests_to_drain(self) -> None:
-        async with self._lock:
-            return None
+        while self._pending or (self._server_task is not None and not self._server_task.done()):
+            await asyncio.sleep(0.01)
 
     async def abort_all_requests(
         self, reset_prefix_cache: bool = True, reject_request: bool = False
     ) -> dict[str, Any]:
-        """Requests run to completion one at a time; there is nothing to abort mid-way."""
+        """Requests run to completion with their batch; there is nothing to abort mid-way."""
         return {"aborted_count": 0, "request_ids": []}
 
     async def abort_request(
