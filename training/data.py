@@ -6,7 +6,7 @@
   -Val layout: ``images``, ``problem`` with ``<image>``, ``solution``, ``original_answer``,
   ``data_source``, ``doc_id``, ``info{tgt_width, tgt_height, use_tool}``), or a ``.jsonl`` file
   with ``image`` (a path, relative to the file), ``question``, ``answer`` and optionally
-  ``data_source`` and ``id``.
+  ``data_source``, ``id`` and the label ``use_tool`` (or ``needs_high_res``).
 * Each output row carries the VisionThink prompt (system prompt with the tool declaration, user
   turn with one ``<image>``), the **first-look** image (``downsample_for_first_look``, the
   training-identical path, PNG-encoded), the high-resolution reference for
@@ -275,6 +275,14 @@ def _records_from_hf(path: Path, split: str | None) -> tuple[int, Iterator[Sourc
     return len(loaded), records()
 
 
+def _label(obj: dict[str, Any]) -> bool | None:
+    """The row's needs-high-resolution label: ``use_tool`` or ``needs_high_res`` (synthetic)."""
+    for key in ("use_tool", "needs_high_res"):
+        if isinstance(obj.get(key), bool):
+            return bool(obj[key])
+    return None
+
+
 def _records_from_jsonl(path: Path) -> tuple[int, Iterator[SourceRecord]]:
     lines = path.read_text(encoding="utf-8").splitlines()
     rows = [(n, line) for n, line in enumerate(lines) if line.strip()]
@@ -300,6 +308,7 @@ def _records_from_jsonl(path: Path) -> tuple[int, Iterator[SourceRecord]]:
                 question=_question(i, obj.get("question"), "question"),
                 answer=_text(i, obj.get("answer"), "answer"),
                 image=str(image.resolve()),
+                use_tool=_label(obj),
             )
 
     return len(rows), records()

@@ -55,6 +55,21 @@ def _mean(values: Iterable[float]) -> float:
     return sum(items) / len(items) if items else math.nan
 
 
+def _labelled_resize_ratios(
+    samples: Sequence[Sample], infos: Sequence[Mapping[str, Any]]
+) -> dict[str, float]:
+    """Resize ratio on rows labelled as needing high resolution (fine) and not (coarse)."""
+    ratios = {}
+    for name, label in (("fine", 1.0), ("coarse", 0.0)):
+        chosen = [
+            float(s.resized)
+            for s, info in zip(samples, infos, strict=True)
+            if float(info.get("needs_high_res", -1.0)) == label
+        ]
+        ratios[f"visionthink/resize_ratio/{name}"] = _mean(chosen)
+    return ratios
+
+
 @dataclass(frozen=True)
 class BatchAdjustment:
     """What to add to each rollout's score, and the statistics to log.
@@ -124,6 +139,7 @@ def penalise_batch(
             sum(1 for r in ratios if r < penalty.theta)
         ),
         "visionthink/resize_ratio": sum(s.resized for s in samples) / max(1, len(samples)),
+        **_labelled_resize_ratios(samples, infos),
         "visionthink/accuracy_reward": _mean(float(info["acc"]) for info in infos),
         "visionthink/format_reward": _mean(float(info["format"]) for info in infos),
         "visionthink/judge_failed_groups": float(len(result.invalid_uids)),

@@ -8,8 +8,9 @@ the judge compares the answer with the ground truth, and the reward is ``acc + 0
 (:func:`~visionthink_agent.reward.trajectory_reward`). The group penalty needs the whole group and
 is applied later by the trainer (:mod:`training.group_penalty`).
 
-Every sample returns the same keys: ``score``, ``acc``, ``format``, ``resized``, ``judge_ok``
-(numbers), ``judge_status`` and ``pred`` (text: veRL skips text in its averages and uses
+Every sample returns the same keys: ``score``, ``acc``, ``format``, ``resized``, ``judge_ok``,
+``needs_high_res`` (the row's ``use_tool`` label: 1, 0, or -1 when unknown; numbers),
+``judge_status`` and ``pred`` (text: veRL skips text in its averages and uses
 ``pred`` for majority voting in validation).
 
 Example:
@@ -142,7 +143,8 @@ async def compute_score(
         **kwargs: other veRL arguments (ignored).
 
     Returns:
-        ``score``, ``acc``, ``format``, ``resized``, ``judge_ok``, ``judge_status``, ``pred``.
+        ``score``, ``acc``, ``format``, ``resized``, ``judge_ok``, ``needs_high_res``,
+        ``judge_status``, ``pred``.
 
     Example:
         >>> import asyncio
@@ -161,8 +163,10 @@ async def compute_score(
     result = await judge_from_settings(settings).score(question, str(ground_truth), facts.answer)
     judge_ok = result.correct is not None
     acc = float(bool(result.correct))
+    label = (extra_info or {}).get("use_tool")
     return {
         "score": trajectory_reward(acc, facts.format_ok),
+        "needs_high_res": -1.0 if label is None else float(bool(label)),
         "acc": acc,
         "format": float(facts.format_ok),
         "resized": float(facts.resized),

@@ -130,3 +130,23 @@ def test_trainer_adjusts_rm_scores_in_the_store(monkeypatch):
     assert final[-1] == pytest.approx(1.5)  # padding untouched
     assert all(float(store.rows[k]["rm_scores"][:-1].abs().sum()) == 0 for k in keys)
     assert not math.isnan(metrics["visionthink/penalty/direct_correct_ratio"])
+
+
+def test_resize_ratio_is_split_by_the_rows_label() -> None:
+    from training.group_penalty import penalise_batch
+    from training.settings import VisionThinkSettings
+
+    def info(resized: float, label: float) -> dict[str, float]:
+        return {
+            "acc": 1.0,
+            "format": 1.0,
+            "judge_ok": 1.0,
+            "resized": resized,
+            "needs_high_res": label,
+        }
+
+    infos = [info(1, 1), info(1, 1), info(0, 1), info(0, 0), info(1, 0), info(1, -1)]
+    metrics = penalise_batch(list("aaabbc"), infos, VisionThinkSettings()).metrics
+    assert metrics["visionthink/resize_ratio/fine"] == pytest.approx(2 / 3)
+    assert metrics["visionthink/resize_ratio/coarse"] == pytest.approx(1 / 2)
+    assert metrics["visionthink/resize_ratio"] == pytest.approx(4 / 6)
