@@ -32,10 +32,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from training.settings import ConfigError
-from visionthink_agent.judge import CompositeJudge, Judge, LLMJudge
+from visionthink_agent.judge import CompositeJudge, ExactMatchJudge, Judge, LLMJudge
 from visionthink_agent.reward import assess_turns, split_model_turns, trajectory_reward
 
 __all__ = [
+    "EXACT_MATCH",
     "RULES_ONLY",
     "JudgeSettings",
     "compute_score",
@@ -46,6 +47,10 @@ __all__ = [
 RULES_ONLY = "rules-only"
 """``judge.model`` value that skips the LLM: only the offline rule judges decide (tests, smoke
 runs); what they cannot settle counts as a judge failure."""
+EXACT_MATCH = "exact-match"
+"""``judge.model`` value for closed-set answers (the synthetic benchmark): the offline rule
+judges, then a normalised exact match that calls any other answer wrong. No judge failures,
+but a synonym counts as wrong: use an LLM judge for open-ended answers."""
 
 
 class JudgeSettings(BaseModel):
@@ -53,7 +58,7 @@ class JudgeSettings(BaseModel):
 
     Attributes:
         base_url: OpenAI-compatible API root of the judge (vLLM, OpenAI, ...).
-        model: judge model name, or ``rules-only``.
+        model: judge model name, or ``rules-only`` / ``exact-match`` (offline judges).
         api_key_env: environment variable holding the API key (read in the reward worker).
         concurrency: requests in flight per reward worker.
         timeout_s: seconds per attempt phase.
@@ -91,6 +96,8 @@ def judge_from_settings(settings: JudgeSettings) -> Judge:
     """
     if settings.model == RULES_ONLY:
         return CompositeJudge(None)
+    if settings.model == EXACT_MATCH:
+        return CompositeJudge(ExactMatchJudge(strict=True))
     llm = LLMJudge(
         settings.base_url,
         settings.model,

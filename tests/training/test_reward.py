@@ -88,3 +88,15 @@ async def test_judge_sees_question_truth_and_extracted_answer(judge_url):
 async def test_bad_judge_settings_are_named():
     with pytest.raises(ConfigError, match=r"^reward_kwargs\.judge\.model: "):
         await compute_score("d", "x", "y", {}, judge={"base_url": "http://127.0.0.1:9/v1"})
+
+
+async def test_exact_match_judge_decides_every_closed_set_answer() -> None:
+    judge = {"model": "exact-match"}
+    right = await compute_score(
+        "d", "<think>x</think><answer>harbor</answer>", "harbor", {}, judge=judge
+    )
+    wrong = await compute_score(
+        "d", "<think>x</think><answer>harbour</answer>", "harbor", {}, judge=judge
+    )
+    assert (right["acc"], right["judge_ok"]) == (1.0, 1.0)
+    assert (wrong["acc"], wrong["judge_ok"]) == (0.0, 1.0)
