@@ -1,0 +1,224 @@
+"""Stage 2 of the demo recipe: GRPO from the warm-started model, through the real entry point.
+
+``python training/main_ppo.py --config-name visionthink_cpu`` runs with the stage-1 checkpoint as
+the policy (and KL reference), the demo preset's veRL parquet as data, and the ``exact-match``
+judge (closed-set answers). The agent loop, the ``resize_image`` tool, the reward and the θ-gated
+group penalty decide when resizing pays. This module streams veRL's ``step:N`` lines into a
+progress bar and ``metrics.jsonl``, plots the learning curves (reward, accuracy, resize ratio on
+fine and coarse questions), and leaves the final policy as a Hugging Face checkpoint in
+``final/`` (processor files copied from the starting checkpoint). veRL checkpoints every
+``save_every`` steps under ``checkpoints/``, and a re-run with the same folder resumes there.
+
+Example:
+    >>> settings = GRPOSettings(steps=4)
+    >>> "trainer.total_training_steps=4" in grpo_overrides(
+    ...     settings, Path("sft"), Path("t.parquet"), Path("v.parquet"), Path("out"))
+    True
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from training.step_log import parse_step_lines
+
+__all__ = ["CURVES", "GRPOSettings", "grpo_overrides", "plot_grpo_curves", "run_grpo_stage"]
+
+ENTRY_POINT = Path(__file__).resolve().parents[1] / "main_ppo.py"
+CURVES = {
+    "critic/score/mean": "reward (acc + 0.5·format − penalty)",
+    "visionthink/accuracy_reward": "accuracy reward",
+    "visionthink/format_reward": "format reward",
+    "visionthink/resize_ratio/fine": "resize ratio, fine questions",
+    "visionthink/resize_ratio/coarse": "resize ratio, coarse questions",
+    "visionthink/penalty/penalised_fraction": "penalised share",
+}
+"""The per-step series plotted, with their legend labels."""
+_PROCESSOR_FILES = (
+    "preprocessor_config.json",
+    "processor_config.json",
+    "video_preprocessor_config.json",
+    "chat_template.jinja",
+    "chat_template.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "generation_config.json",
+)
+
+
+@dataclass(frozen=True)
+class GRPOSettings:
+    """The GRPO stage's knobs (the rest is ``visionthink_cpu.yaml``).
+
+    Attributes:
+        steps: training steps.
+        prompts_per_step: prompts a step (``data.train_batch_size``, one mini-batch).
+        rollouts: rollouts per prompt (GRPO group size ``n``).
+        learning_rate: actor learning rate (constant).
+        temperature: rollout sampling temperature.
+        max_response_length: tokens of both model turns plus the tool turn.
+        save_every: steps between resumable checkpoints.
+        judge_model: ``exact-match`` (offline, closed-set answers) or an LLM judge's model.
+        judge_base_url: the LLM judge's OpenAI-compatible URL (None: the config's).
+    """
+
+    steps: int = 30
+    prompts_per_step: int = 8
+    rollouts: int = 8
+    learning_rate: float = 2e-5
+    temperature: float = 1.0
+    max_response_length: int = 512
+    save_every: int = 10
+    judge_model: str = "exact-match"
+    judge_base_url: str | None = None
+
+
+def grpo_overrides(
+    settings: GRPOSettings, start: Path, train: Path, val: Path, out_dir: Path
+) -> list[str]:
+    """The hydra overrides of the stage's ``main_ppo.py`` run."""
+    save_every = max(1, min(settings.save_every, settings.steps))
+    return [
+        f"actor_rollout_ref.model.path={start}",
+        f"data.train_files={train}",
+        f"data.val_files={val}",
+        f"data.train_batch_size={settings.prompts_per_step}",
+        f"data.max_response_length={settings.max_response_length}",
+        f"actor_rollout_ref.actor.ppo_mini_batch_size={settings.prompts_per_step}",
+        f"actor_rollout_ref.actor.optim.lr={settings.learning_rate}",
+        f"actor_rollout_ref.rollout.n={settings.rollouts}",
+        f"actor_rollout_ref.rollout.temperature={settings.temperature}",
+        f"reward.custom_reward_function.reward_kwargs.judge.model={settings.judge_model}",
+        *(
+            [
+                f"reward.custom_reward_function.reward_kwargs.judge.base_url={settings.judge_base_url}"
+            ]
+            if settings.judge_base_url
+            else []
+        ),
+        f"trainer.total_training_steps={settings.steps}",
+        f"trainer.save_freq={save_every}",
+        f"trainer.default_local_dir={out_dir / 'checkpoints'}",
+        "trainer.resume_mode=auto",
+        "actor_rollout_ref.actor.checkpoint.save_contents=[model,optimizer,extra,hf_model]",
+        f"hydra.run.dir={out_dir / 'hydra'}",
+    ]
+
+
+def plot_grpo_curves(metrics: Path, out: Path) -> Path:
+    """Plot the :data:`CURVES` series of a ``metrics.jsonl`` against the step; returns ``out``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(line) for line in metrics.read_text(encoding="utf-8").splitlines() if line]
+    fig, (reward_ax, resize_ax) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for key, label in CURVES.items():
+        points = [(r["step"], r[key]) for r in rows if r.get(key) == r.get(key) and key in r]
+        if not points:
+            continue
+        axis = resize_ax if "resize" in key or "penal" in key else reward_ax
+        axis.plot(*zip(*points, strict=True), marker=".", label=label)
+    for axis, ylabel in ((reward_ax, "mean over the step's rollouts"), (resize_ax, "share")):
+        axis.set_xlabel("GRPO step")
+        axis.set_ylabel(ylabel)
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8)
+    resize_ax.set_ylim(-0.02, 1.02)
+    fig.suptitle("GRPO with the group penalty (CPU, visionthink_cpu)")
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def _final_checkpoint(out_dir: Path, start: Path, steps: int) -> Path:
+    saved = out_dir / "checkpoints" / f"global_step_{steps}" / "actor" / "huggingface"
+    if not (saved / "config.json").is_file():
+        raise FileNotFoundError(f"veRL saved no Hugging Face checkpoint at {saved}")
+    final = out_dir / "final"
+    if final.exists():
+        shutil.rmtree(final)
+    shutil.copytree(saved, final)
+    for name in _PROCESSOR_FILES:
+        if (start / name).is_file() and not (final / name).is_file():
+            shutil.copy2(start / name, final / name)
+    return final
+
+
+def _step_summary(values: dict[str, float]) -> str:
+    nan = float("nan")
+    return (
+        f"acc {values.get('visionthink/accuracy_reward', nan):.2f}  resize fine "
+        f"{values.get('visionthink/resize_ratio/fine', nan):.2f} coarse "
+        f"{values.get('visionthink/resize_ratio/coarse', nan):.2f}"
+    )
+
+
+def run_grpo_stage(
+    start: Path,
+    train: Path,
+    val: Path,
+    out_dir: Path,
+    settings: GRPOSettings,
+    *,
+    extra_overrides: Sequence[str] = (),
+) -> Path:
+    """Run GRPO from ``start`` and return the final checkpoint folder.
+
+    Raises:
+        RuntimeError: the training run failed (the message holds the end of its log).
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable,
+        str(ENTRY_POINT),
+        "--config-name",
+        "visionthink_cpu",
+        *grpo_overrides(settings, start, train, val, out_dir),
+        *extra_overrides,
+    ]
+    log_path, metrics_path = out_dir / "train.log", out_dir / "metrics.jsonl"
+    seen: set[int] = set()
+    with (
+        log_path.open("a", encoding="utf-8") as log,
+        metrics_path.open("a", encoding="utf-8") as metrics,
+        Progress(
+            TextColumn("GRPO"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} steps"),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+        ) as progress,
+    ):
+        task = progress.add_task("", total=settings.steps)
+        process = subprocess.Popen(
+            command, cwd=out_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        assert process.stdout is not None
+        tail: list[str] = []
+        for line in process.stdout:
+            log.write(line)
+            tail = [*tail[-199:], line]
+            for step, values in parse_step_lines(line).items():
+                if step in seen:
+                    continue
+                seen.add(step)
+                metrics.write(json.dumps({"step": step, **values}) + "\n")
+                metrics.flush()
+                progress.update(task, completed=step, description=_step_summary(values))
+        if process.wait() != 0:
+            raise RuntimeError(f"GRPO run failed (log: {log_path}):\n{''.join(tail[-40:])}")
+    plot_grpo_curves(metrics_path, out_dir / "learning_curve.png")
+    return _final_checkpoint(out_dir, start, settings.steps)
