@@ -14,13 +14,21 @@ pytestmark = pytest.mark.verl
 
 MODULES = [
     "training.agent_loop",
+    "training.cpu.device_module",
+    "training.cpu.engine",
+    "training.cpu.platform",
+    "training.cpu.plugin",
+    "training.cpu.rollout_server",
+    "training.cpu.worker",
     "training.data",
+    "training.demo.grpo_stage",
     "training.group_penalty",
     "training.main_ppo",
     "training.names",
     "training.resize_tool",
     "training.reward",
     "training.settings",
+    "training.step_log",
     "training.task_runner",
     "training.trainer",
 ]
