@@ -30,8 +30,8 @@ def test_half_the_questions_need_the_full_image() -> None:
     assert all(len(code) == 6 and code.isdigit() for code in serials)
 
 
-def _dark_pixels(image: Image.Image) -> int:
-    return int((np.asarray(image.convert("L")) < 100).sum())
+def _dark_pixels(image: Image.Image, below: int = 100) -> int:
+    return int((np.asarray(image.convert("L")) < below).sum())
 
 
 def test_fine_detail_washes_out_in_the_first_look_coarse_content_does_not() -> None:
@@ -86,9 +86,10 @@ def test_train_split_never_repeats_an_eval_image() -> None:
 def test_fine_print_loses_its_dark_pixels_in_the_first_look(preset: str) -> None:
     fine = [s for s in make_synthetic_samples(8, preset=preset) if s.needs_high_res]
     assert {s.category for s in fine} == {"serial", "word"}
+    below = 60 if preset == "demo" else 100  # the grey label's outline (90) is not print
     for sample in fine:
-        full = _dark_pixels(sample.image)
-        first = _dark_pixels(downsample_for_first_look(sample.image))
+        full = _dark_pixels(sample.image, below)
+        first = _dark_pixels(downsample_for_first_look(sample.image), below)
         assert full >= 20, sample.category
         assert first < full / 8, (sample.category, full, first)
 

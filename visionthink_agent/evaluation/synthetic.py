@@ -13,9 +13,9 @@ Two splits: ``eval`` (the default, ``Random(seed)``) and ``train``, separate ran
 a model trained on ``train`` is evaluated on images it never saw.
 
 The columns are the ones real VQA sets use (``id``, ``image``, ``question``, ``answer``) plus
-``category`` and ``needs_high_res``. One call writes the same samples three ways: a JSONL file
-with images beside it, a parquet file with the image bytes inline (the Hugging Face ``Image``
-struct ``{"bytes", "path"}``), and a ``datasets.save_to_disk`` folder.
+``category``, ``needs_high_res`` and ``caption``. One call writes the same samples three ways:
+a JSONL file with images beside it, a parquet file with the image bytes inline (the Hugging
+Face ``Image`` struct ``{"bytes", "path"}``), and a ``datasets.save_to_disk`` folder.
 
 Example:
     >>> import tempfile
@@ -81,6 +81,19 @@ _WORDS = (
     "timber",
     "walnut",
 )
+_LOOKALIKE_WORDS = (
+    "banner",
+    "barber",
+    "better",
+    "bitter",
+    "butter",
+    "letter",
+    "litter",
+    "marker",
+    "master",
+    "matter",
+)
+"""Six-letter words that differ in a letter or two: alike at half size, distinct at full."""
 _NUMBER_WORDS = {3: "three", 4: "four", 5: "five", 6: "six"}
 
 
@@ -94,7 +107,7 @@ class SyntheticPreset:
         size: default full-resolution ``(width, height)``.
         min_size: smallest size the label layout fits in.
         small_text_px: type size of the fine-detail text.
-        label: ``(width, height)`` of the small white label.
+        label: ``(width, height)`` of the small label.
         label_room: ``(left_min, right_room, top_min, bottom_room)``: the label's left edge is
             drawn from ``[left_min, width - right_room]``, its top from
             ``[top_min, height - bottom_room]``.
@@ -105,6 +118,14 @@ class SyntheticPreset:
         words: the vocabulary of the word questions.
         coarse: the coarse categories, in the order they cycle.
         fine_every: one fine-detail question every this many samples.
+        grid: the label's corner lies on this pixel grid (14 = the vision patch: the small
+            print sits at the same place within its patches wherever the label is).
+        pitch: draw the small print one character every ``pitch`` pixels (0: as the font
+            spaces it).
+        label_fill: ``(name, RGB)`` of the label (the name is used in the questions). The demo
+            label is the grey that the vision processor normalises to zero, so a patch of label
+            is all print: a model trained from scratch learns to read it many times faster than
+            print on white, whose bright background dominates every patch's pixels.
 
     Example:
         >>> PRESETS["demo"].size, PRESETS["demo"].fine_every, PRESETS["standard"].coarse
@@ -124,6 +145,9 @@ class SyntheticPreset:
     words: tuple[str, ...]
     coarse: tuple[str, ...]
     fine_every: int
+    grid: int = 1
+    pitch: int = 0
+    label_fill: tuple[str, tuple[int, int, int]] = ("white", (255, 255, 255))
 
 
 PRESETS: dict[str, SyntheticPreset] = {
@@ -147,15 +171,18 @@ PRESETS: dict[str, SyntheticPreset] = {
         size=(224, 224),
         min_size=(224, 224),
         small_text_px=8,
-        label=(90, 20),
-        label_room=(8, 98, 8, 28),
-        text_at=(4, 3),
+        label=(100, 20),
+        label_room=(8, 108, 8, 28),
+        text_at=(6, 3),
         decoy=False,
         clutter=(8, 5, 25),
         serial_digits=4,
-        words=tuple(w for w in _WORDS if len(w) == 6),
+        words=_LOOKALIKE_WORDS,
         coarse=("color", "shape", "digit", "text"),
         fine_every=4,
+        grid=14,
+        pitch=7,
+        label_fill=("grey", (122, 116, 104)),
     ),
 }
 """The presets by name (see :class:`SyntheticPreset`)."""
@@ -174,6 +201,8 @@ class SyntheticSample:
         category: ``serial`` or ``word`` (fine detail), ``color``, ``shape``, ``digit`` or
             ``text`` (coarse).
         needs_high_res: whether the answer is unreadable in the half-size first look.
+        caption: what the image shows, in words (e.g. ``a red circle``, ``a small label with
+            the number 6901``): supervision for a trained model's reasoning.
 
     Example:
         >>> s = make_synthetic_samples(1)[0]
@@ -187,13 +216,14 @@ class SyntheticSample:
     answer: str
     category: str
     needs_high_res: bool
+    caption: str = ""
 
     def row(self) -> dict[str, Any]:
         """The sample's columns without the image.
 
         Example:
             >>> sorted(make_synthetic_samples(1)[0].row())
-            ['answer', 'category', 'id', 'needs_high_res', 'question']
+            ['answer', 'caption', 'category', 'id', 'needs_high_res', 'question']
         """
         return {
             "id": self.id,
@@ -201,6 +231,7 @@ class SyntheticSample:
             "answer": self.answer,
             "category": self.category,
             "needs_high_res": self.needs_high_res,
+            "caption": self.caption,
         }
 
 
@@ -248,18 +279,28 @@ def _small_label(
         preset.label,
         preset.label_room,
     )
-    left, top = rng.randint(left_min, w - right_room), rng.randint(top_min, h - bottom_room)
-    draw.rectangle((left, top, left + label_w, top + label_h), fill="white", outline=(90, 90, 90))
+    g = preset.grid
+    left = left_min + g * rng.randint(0, (w - right_room - left_min) // g)
+    top = top_min + g * rng.randint(0, (h - bottom_room - top_min) // g)
+    draw.rectangle(
+        (left, top, left + label_w, top + label_h), fill=preset.label_fill[1], outline=(90, 90, 90)
+    )
     if preset.decoy:
         draw.text((left + 8, top + 6), "LOT / REF", fill=(120, 120, 120), font=font)
     dx, dy = preset.text_at
-    draw.text((left + dx, top + dy), text, fill="black", font=font)
+    if preset.pitch:
+        for i, char in enumerate(text):
+            x = left + dx + i * preset.pitch
+            draw.text((x, top + dy), char, fill="black", font=font)
+    else:
+        draw.text((left + dx, top + dy), text, fill="black", font=font)
     for i in range(3):  # hatching beside the text: fine structure that also blurs away
         x = left + label_w - 40 + 10 * i
         draw.line((x, top + 6, x + 6, top + label_h - 6), fill=(60, 60, 60), width=1)
 
 
-_Drawn = tuple[Image.Image, str, str]
+_Drawn = tuple[Image.Image, str, str, str]
+"""``(image, question, answer, caption)``."""
 
 
 def _serial(rng: random.Random, size: tuple[int, int], preset: SyntheticPreset) -> _Drawn:
@@ -268,14 +309,17 @@ def _serial(rng: random.Random, size: tuple[int, int], preset: SyntheticPreset) 
     code = f"{rng.randint(10 ** (digits - 1), 10**digits - 1)}"
     _small_label(rng, image, code, preset)
     number = _NUMBER_WORDS[digits]
-    return image, f"What is the {number}-digit number printed on the small white label?", code
+    label = preset.label_fill[0]
+    question = f"What is the {number}-digit number printed on the small {label} label?"
+    return image, question, code, f"a small label with the number {code}"
 
 
 def _word(rng: random.Random, size: tuple[int, int], preset: SyntheticPreset) -> _Drawn:
     image = _background(rng, size, preset)
     word = rng.choice(preset.words)
     _small_label(rng, image, word.upper(), preset)
-    return image, "What word is printed in small capital letters on the white label?", word
+    question = f"What word is printed in small capital letters on the {preset.label_fill[0]} label?"
+    return image, question, word, f"a small label with the word {word.upper()}"
 
 
 def _draw_shape(
@@ -303,14 +347,20 @@ def _big_shape(
     return image, color, shape
 
 
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
+
+
 def _color(rng: random.Random, size: tuple[int, int], preset: SyntheticPreset) -> _Drawn:
     image, color, shape = _big_shape(rng, size, preset)
-    return image, f"What colour is the large {shape} in the middle of the image?", color
+    question = f"What colour is the large {shape} in the middle of the image?"
+    return image, question, color, f"{_article(color)} {color} {shape}"
 
 
 def _shape(rng: random.Random, size: tuple[int, int], preset: SyntheticPreset) -> _Drawn:
-    image, _, shape = _big_shape(rng, size, preset)
-    return image, "Which shape is drawn large in the middle: circle, square or triangle?", shape
+    image, color, shape = _big_shape(rng, size, preset)
+    question = "Which shape is drawn large in the middle: circle, square or triangle?"
+    return image, question, shape, f"{_article(color)} {color} {shape}"
 
 
 def _write_large(image: Image.Image, text: str, px: int) -> None:
@@ -324,14 +374,16 @@ def _digit(rng: random.Random, size: tuple[int, int], preset: SyntheticPreset) -
     image = _background(rng, size, preset)
     digit = str(rng.randint(0, 9))
     _write_large(image, digit, min(size) // 2)
-    return image, "Which digit is written in large type in the centre of the image?", digit
+    question = "Which digit is written in large type in the centre of the image?"
+    return image, question, digit, f"the digit {digit}"
 
 
 def _text(rng: random.Random, size: tuple[int, int], preset: SyntheticPreset) -> _Drawn:
     image = _background(rng, size, preset)
     word = rng.choice(preset.words)
     _write_large(image, word.upper(), min(size) // 6)
-    return image, "What word is written in large letters in the centre of the image?", word
+    question = "What word is written in large letters in the centre of the image?"
+    return image, question, word, f"the word {word.upper()}"
 
 
 _Maker = Callable[[random.Random, tuple[int, int], SyntheticPreset], _Drawn]
@@ -403,9 +455,9 @@ def make_synthetic_samples(
             category = _FINE[(i // every) % len(_FINE)][0]
         else:
             category = style.coarse[(i - i // every - 1) % len(style.coarse)]
-        image, question, answer = _MAKERS[category](rng, size, style)
+        image, question, answer, caption = _MAKERS[category](rng, size, style)
         sample_id = f"{prefix}{i:04d}" if split == "eval" else f"{prefix}{i:05d}"
-        samples.append(SyntheticSample(sample_id, image, question, answer, category, fine))
+        samples.append(SyntheticSample(sample_id, image, question, answer, category, fine, caption))
     return samples
 
 
@@ -424,6 +476,7 @@ def write_synthetic_benchmark(
     formats: Sequence[str] = SYNTHETIC_FORMATS,
     preset: str = "standard",
     split: str = "eval",
+    fine_every: int | None = None,
 ) -> SyntheticBenchmark:
     """Write the synthetic benchmark as JSONL + PNGs, parquet and/or a ``save_to_disk`` folder.
 
@@ -436,6 +489,7 @@ def write_synthetic_benchmark(
             ``datasets``: the ``eval`` extra).
         preset: ``standard`` or ``demo`` (see :func:`make_synthetic_samples`).
         split: ``eval`` or ``train``.
+        fine_every: one fine-detail question every this many samples (default: the preset's).
 
     Example:
         >>> import tempfile
@@ -452,7 +506,9 @@ def write_synthetic_benchmark(
         raise ValueError(f"unknown format(s) {unknown}; choose from {list(SYNTHETIC_FORMATS)}")
     root = Path(out_dir)
     root.mkdir(parents=True, exist_ok=True)
-    samples = make_synthetic_samples(n, seed=seed, size=size, preset=preset, split=split)
+    samples = make_synthetic_samples(
+        n, seed=seed, size=size, preset=preset, split=split, fine_every=fine_every
+    )
     pngs = [_png(s.image) for s in samples]
     jsonl = parquet = hf = None
     if "jsonl" in formats:
@@ -484,6 +540,7 @@ def write_synthetic_benchmark(
                 "answer": datasets.Value("string"),
                 "category": datasets.Value("string"),
                 "needs_high_res": datasets.Value("bool"),
+                "caption": datasets.Value("string"),
                 "image": datasets.Image(),
             }
         )

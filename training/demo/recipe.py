@@ -1,0 +1,196 @@
+"""The demo recipe's stages: data, supervised warm start, GRPO (stage 2), shipping.
+
+* :func:`prepare_data` writes the synthetic **train** split (JSONL + PNG), a validation split
+  from another train-split seed, the same training rows as veRL parquet
+  (:func:`training.data.convert`, for the GRPO stage) and the random-weight starting checkpoint
+  (:func:`~visionthink_agent.backends.tiny.build_untrained_checkpoint` with
+  :data:`~training.demo.config.DEMO_SIZES`). It is skipped when ``OUT/data/manifest.json``
+  already records the same settings.
+* :func:`~training.demo.sft.run_sft` is stage 1.
+* :func:`run_grpo` is stage 2 (``training/main_ppo.py --config-name visionthink_cpu`` from the
+  stage-1 checkpoint on ``OUT/data/train.parquet``).
+* :func:`ship` copies a checkpoint's inference files into the package
+  (``visionthink_agent/data/demo_model``, what ``--model demo`` loads).
+
+Example:
+    >>> demo_corpus()[:1]
+    ('What colour is the large circle in the middle of the image?',)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from training.demo.config import DEMO_PRESET, DemoConfig
+from training.demo.trajectories import thoughts_corpus
+from visionthink_agent.backends.demo import demo_checkpoint_dir
+from visionthink_agent.evaluation.synthetic import PRESETS, make_synthetic_samples
+
+__all__ = [
+    "SHIPPED_FILES",
+    "DataSummary",
+    "demo_corpus",
+    "prepare_data",
+    "run_grpo",
+    "ship",
+]
+
+SHIPPED_FILES = (
+    "config.json",
+    "generation_config.json",
+    "model.safetensors",
+    "chat_template.jinja",
+    "processor_config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+)
+"""The files of a checkpoint that inference needs (no optimiser state)."""
+
+
+def demo_corpus() -> tuple[str, ...]:
+    """Strings the demo tokenizer learns as few tokens: questions, captions, words, thoughts.
+
+    Example:
+        >>> "butter" in demo_corpus() and "BUTTER" in demo_corpus()
+        True
+    """
+    samples = make_synthetic_samples(96, preset=DEMO_PRESET, split="train")
+    questions = sorted({s.question for s in samples})
+    captions = sorted({s.caption for s in samples})
+    words = PRESETS[DEMO_PRESET].words
+    return (*questions, *captions, *words, *(w.upper() for w in words), *thoughts_corpus())
+
+
+@dataclass(frozen=True)
+class DataSummary:
+    """What :func:`prepare_data` wrote (or found).
+
+    Attributes:
+        train_rows: training samples.
+        val_rows: validation samples.
+        parquet: the veRL parquet of the training samples.
+        init: the random-weight starting checkpoint.
+        reused: the data was already there with the same settings.
+    """
+
+    train_rows: int
+    val_rows: int
+    parquet: Path
+    init: Path
+    reused: bool
+
+
+def _manifest(cfg: DemoConfig) -> dict[str, object]:
+    """The settings the data and the starting checkpoint depend on, as plain JSON."""
+    settings = {
+        "seed": cfg.seed,
+        "train_samples": cfg.train_samples,
+        "val_samples": cfg.val_samples,
+        "fine_every": cfg.fine_every,
+        "preset": DEMO_PRESET,
+        "sizes": dataclasses.asdict(cfg.sizes),
+    }
+    manifest: dict[str, object] = json.loads(json.dumps(settings))  # tuples become lists
+    return manifest
+
+
+def prepare_data(cfg: DemoConfig, *, progress: bool = True) -> DataSummary:
+    """Write the train / validation splits, the veRL parquet and the starting checkpoint.
+
+    Args:
+        cfg: the run's settings.
+        progress: show the parquet conversion's progress bar.
+    """
+    from training.data import convert
+    from visionthink_agent.backends.tiny import build_untrained_checkpoint
+    from visionthink_agent.evaluation.synthetic import write_synthetic_benchmark
+
+    manifest_path = cfg.data_dir / "manifest.json"
+    manifest = _manifest(cfg)
+    reused = (
+        manifest_path.is_file()
+        and json.loads(manifest_path.read_text(encoding="utf-8")) == manifest
+        and cfg.train_parquet.is_file()
+        and (cfg.init_dir / "model.safetensors").is_file()
+    )
+    if not reused:
+        for folder in (cfg.data_dir, cfg.init_dir):
+            shutil.rmtree(folder, ignore_errors=True)
+        common = {"preset": DEMO_PRESET, "split": "train", "formats": ("jsonl",)}
+        write_synthetic_benchmark(
+            cfg.train_jsonl.parent,
+            n=cfg.train_samples,
+            seed=cfg.seed,
+            fine_every=cfg.fine_every,
+            **common,  # type: ignore[arg-type]
+        )
+        write_synthetic_benchmark(
+            cfg.val_jsonl.parent,
+            n=cfg.val_samples,
+            seed=cfg.seed + 1,
+            fine_every=2,
+            **common,  # type: ignore[arg-type]
+        )
+        convert(cfg.train_jsonl, cfg.train_parquet, force=True, progress=progress)
+        sizes = dataclasses.replace(cfg.sizes, extra_corpus=demo_corpus())
+        build_untrained_checkpoint(cfg.init_dir, seed=cfg.seed, sizes=sizes)
+        manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return DataSummary(cfg.train_samples, cfg.val_samples, cfg.train_parquet, cfg.init_dir, reused)
+
+
+# --------------------------------------------------------------------------------------------
+# Stage 2: GRPO. To be filled in with the CPU veRL training path (issue 11):
+#   python training/main_ppo.py --config-name visionthink_cpu \
+#       actor_rollout_ref.model.path=<cfg.sft_final> data.train_files=<cfg.train_parquet> ...
+# Its output folder should be cfg.out_dir / "grpo", with a final Hugging Face checkpoint that
+# :func:`ship` can copy, per-step metrics and a learning-curve plot.
+# --------------------------------------------------------------------------------------------
+def run_grpo(cfg: DemoConfig) -> Path:
+    """Stage 2: GRPO from the stage-1 checkpoint (not yet available).
+
+    Raises:
+        NotImplementedError: always, until the CPU veRL path lands.
+
+    Example:
+        >>> run_grpo(DemoConfig(out_dir=Path("runs/demo")))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        NotImplementedError: the GRPO stage is not yet available: ...
+    """
+    raise NotImplementedError(
+        "the GRPO stage is not yet available: it needs the CPU veRL training path "
+        "(python training/main_ppo.py --config-name visionthink_cpu); run --stage sft"
+    )
+
+
+def ship(checkpoint: Path, target: Path | None = None) -> Path:
+    """Copy a checkpoint's inference files into the package (what ``--model demo`` loads).
+
+    Args:
+        checkpoint: a Hugging Face checkpoint folder (e.g. ``OUT/sft/final``).
+        target: where to copy (default: the package's ``data/demo_model``).
+
+    Returns:
+        The target folder.
+
+    Raises:
+        FileNotFoundError: ``checkpoint`` lacks one of :data:`SHIPPED_FILES`.
+
+    Example:
+        >>> ship(Path("no-such-checkpoint"))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        FileNotFoundError: no-such-checkpoint lacks config.json, ...
+    """
+    missing = [name for name in SHIPPED_FILES if not (checkpoint / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{checkpoint} lacks {', '.join(missing)}")
+    target = target or demo_checkpoint_dir()
+    target.mkdir(parents=True, exist_ok=True)
+    for name in SHIPPED_FILES:
+        shutil.copyfile(checkpoint / name, target / name)
+    return target

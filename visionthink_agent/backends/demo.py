@@ -1,0 +1,67 @@
+"""The demo model: a small Qwen2.5-VL trained on this project's synthetic task, shipped inside
+the package, so ``--model demo`` answers real questions with no download.
+
+It was trained from scratch on a 2-core CPU by ``python -m training.demo`` on the ``demo``
+preset of the synthetic benchmark (224×224 images: colours, shapes, large digits and words it
+reads from the first look; four-digit serials and small words on a label, for which it asks
+for the full image). It knows nothing else: use it to see the method work, not for photos.
+
+Example:
+    >>> demo_checkpoint_dir().parent.name, DEMO_MODEL_ALIAS
+    ('data', 'demo')
+    >>> resolve_model_alias("Senqiao/VisionThink-Efficient")
+    'Senqiao/VisionThink-Efficient'
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Final
+
+__all__ = ["DEMO_MODEL_ALIAS", "demo_checkpoint_dir", "resolve_model_alias"]
+
+DEMO_MODEL_ALIAS: Final[str] = "demo"
+"""The model name (``--model demo``) that selects the shipped checkpoint."""
+
+
+def demo_checkpoint_dir() -> Path:
+    """The folder of the shipped demo checkpoint (inside the installed package).
+
+    Example:
+        >>> demo_checkpoint_dir().name
+        'demo_model'
+    """
+    return Path(str(resources.files("visionthink_agent").joinpath("data/demo_model")))
+
+
+def resolve_model_alias(model: str) -> str:
+    """The checkpoint an in-process model name means: ``tiny`` and ``demo`` become local folders.
+
+    ``tiny`` is written on first use (:func:`.tiny.write_tiny_checkpoint`); ``demo`` is the
+    shipped checkpoint. Any other name is returned unchanged.
+
+    Raises:
+        FileNotFoundError: ``demo`` was asked for but the package holds no demo checkpoint.
+
+    Example:
+        >>> resolve_model_alias("./my-checkpoint")
+        './my-checkpoint'
+    """
+    if model == DEMO_MODEL_ALIAS:
+        folder = demo_checkpoint_dir()
+        if not (folder / "model.safetensors").is_file():
+            raise FileNotFoundError(
+                f"the demo checkpoint is missing from {folder}; reinstall the package or "
+                "train it with `python -m training.demo --ship`"
+            )
+        return str(folder)
+    from visionthink_agent.backends.tiny import (
+        TINY_MODEL_ALIAS,
+        default_tiny_dir,
+        write_tiny_checkpoint,
+    )
+
+    if model == TINY_MODEL_ALIAS:
+        return str(write_tiny_checkpoint(default_tiny_dir()))
+    return model
