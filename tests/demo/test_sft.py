@@ -116,6 +116,6 @@ def test_recipe_trains_resumes_and_writes_verl_data(tmp_path: Path) -> None:
     assert AutoProcessor.from_pretrained(cfg.sft_final).tokenizer.encode("<|image_pad|>")
 
 
-def test_grpo_stage_says_it_is_not_available_yet(tmp_path: Path, capsys) -> None:
+def test_grpo_stage_needs_the_sft_checkpoint(tmp_path: Path, capsys) -> None:
     assert main(["--stage", "grpo", "--out", str(tmp_path)]) == 2
-    assert "GRPO stage is not yet available" in capsys.readouterr().err
+    assert "run --stage sft first" in capsys.readouterr().err

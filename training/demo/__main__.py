@@ -4,7 +4,7 @@
 
     python -m training.demo                       # data + supervised warm start (stage 1)
     python -m training.demo --stage sft --ship    # ... and copy the result into the package
-    python -m training.demo --stage grpo          # stage 2 (GRPO through veRL; not yet available)
+    python -m training.demo --stage grpo          # stage 2: GRPO through veRL on the CPU
 
 Everything goes under ``--out`` (default ``runs/demo``): ``data/`` (train and validation splits,
 ``train.parquet`` for veRL), ``init/`` (random weights), ``sft/`` (resumable ``checkpoint-N``,
@@ -99,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.stage in ("grpo", "all"):
         try:
             final = run_grpo(cfg)
-        except NotImplementedError as exc:
+        except (FileNotFoundError, RuntimeError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
     if args.ship:

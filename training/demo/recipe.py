@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from training.demo.config import DEMO_PRESET, DemoConfig
+from training.demo.grpo_stage import GRPOSettings
 from training.demo.trajectories import thoughts_corpus
 from visionthink_agent.backends.demo import demo_checkpoint_dir
 from visionthink_agent.evaluation.synthetic import PRESETS, make_synthetic_samples
@@ -142,28 +143,34 @@ def prepare_data(cfg: DemoConfig, *, progress: bool = True) -> DataSummary:
     return DataSummary(cfg.train_samples, cfg.val_samples, cfg.train_parquet, cfg.init_dir, reused)
 
 
-# --------------------------------------------------------------------------------------------
-# Stage 2: GRPO. To be filled in with the CPU veRL training path (issue 11):
-#   python training/main_ppo.py --config-name visionthink_cpu \
-#       actor_rollout_ref.model.path=<cfg.sft_final> data.train_files=<cfg.train_parquet> ...
-# Its output folder should be cfg.out_dir / "grpo", with a final Hugging Face checkpoint that
-# :func:`ship` can copy, per-step metrics and a learning-curve plot.
-# --------------------------------------------------------------------------------------------
-def run_grpo(cfg: DemoConfig) -> Path:
-    """Stage 2: GRPO from the stage-1 checkpoint (not yet available).
+def run_grpo(cfg: DemoConfig, settings: GRPOSettings | None = None) -> Path:
+    """Stage 2: GRPO from the stage-1 checkpoint (:mod:`training.demo.grpo_stage`).
+
+    ``python training/main_ppo.py --config-name visionthink_cpu`` with ``cfg.sft_final`` as the
+    policy and ``cfg.train_parquet`` as data; everything goes to ``cfg.out_dir / "grpo"``.
+
+    Returns:
+        The final Hugging Face checkpoint (``grpo/final``), which :func:`ship` can copy.
 
     Raises:
-        NotImplementedError: always, until the CPU veRL path lands.
+        FileNotFoundError: stage 1 has not produced its checkpoint yet.
 
     Example:
-        >>> run_grpo(DemoConfig(out_dir=Path("runs/demo")))  # doctest: +ELLIPSIS
+        >>> run_grpo(DemoConfig(out_dir=Path("no-such-run")))  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        NotImplementedError: the GRPO stage is not yet available: ...
+        FileNotFoundError: no stage-1 checkpoint at no-such-run/sft/final: run --stage sft first
     """
-    raise NotImplementedError(
-        "the GRPO stage is not yet available: it needs the CPU veRL training path "
-        "(python training/main_ppo.py --config-name visionthink_cpu); run --stage sft"
+    from training.demo.grpo_stage import run_grpo_stage
+
+    if not (cfg.sft_final / "config.json").is_file():
+        raise FileNotFoundError(f"no stage-1 checkpoint at {cfg.sft_final}: run --stage sft first")
+    return run_grpo_stage(
+        cfg.sft_final,
+        cfg.train_parquet,
+        cfg.train_parquet,  # validation is off during the stage (trainer.test_freq=-1)
+        cfg.out_dir / "grpo",
+        settings or GRPOSettings(),
     )
 
 
