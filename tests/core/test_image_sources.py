@@ -136,7 +136,8 @@ def test_errors_name_the_source_and_never_echo_its_bytes(tmp_path: Path) -> None
             attempt()
         message = str(caught.value)
         assert "s3cr3t" not in message, message
-        assert "\\x" not in message and "b'" not in message, message
+        assert "\\x" not in message, message
+        assert "b'" not in message, message
     with pytest.raises(NotAnImageError, match=str(path)):
         load_image(path)
 
