@@ -26,14 +26,17 @@ def _same_pixels(a: list, b: list) -> bool:
     )
 
 
+@pytest.mark.parametrize("resize", [None, True, False], ids=["default", "resize", "direct"])
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda s: s.category)
-def test_visionthink_trajectory_is_the_agent_conversation(sample) -> None:
-    trajectory = render_trajectory(sample, "visionthink")
+def test_visionthink_trajectory_is_the_agent_conversation(sample, resize) -> None:
+    trajectory = render_trajectory(sample, "visionthink", resize=resize)
+    resized = sample.needs_high_res if resize is None else resize
+    assert trajectory.resized is resized
     replies = [m["content"] for m in trajectory.messages if m["role"] == "assistant"]
     model = scripted(*replies)
     agent = create_visionthink_agent(model).compile()
     outcome = run_visionthink_sync(agent, load_image(sample.image), sample.question)
-    assert (outcome.prediction, outcome.resized) == (sample.answer, sample.needs_high_res)
+    assert (outcome.prediction, outcome.resized) == (sample.answer, resized)
     assert check_format(replies).ok
     shown, images = to_qwen_messages(model.seen[-1])
     assert [*shown, {"role": "assistant", "content": replies[-1]}] == trajectory.messages

@@ -11,7 +11,7 @@ import pytest
 from tests.evaluation.fakes import OracleVisionModel
 from tests.evaluation.vision_server import serve_oracle
 from tests.judge.judge_server import serve_in_thread
-from visionthink_agent.cli.eval_command import register, run
+from visionthink_agent.cli.eval_command import _preset, register, run
 from visionthink_agent.evaluation import load_records, make_synthetic_samples
 
 
@@ -43,7 +43,7 @@ def test_synthetic_with_the_tiny_model_writes_records_summary_and_plot(
     assert (settings["max_new_tokens"], settings["samples"], settings["data"]) == (
         12,
         2,
-        "synthetic",
+        "synthetic (standard)",
     )
     assert settings["package_version"]
     assert settings["written_at"]
@@ -119,3 +119,16 @@ def test_against_an_openai_compatible_server_with_the_llm_judge(
     assert records[("low", "syn-0000")].judge["judge"] == "llm:echo"
     assert (out / "judge-cache.sqlite").is_file()
     assert "(6 run now, 0 errors)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "preset"),
+    [
+        (["--model", "tiny"], "standard"),
+        (["--model", "demo"], "demo"),
+        (["--model", "demo", "--base-url", "http://127.0.0.1:1/v1"], "standard"),
+        (["--model", "tiny", "--preset", "demo"], "demo"),
+    ],
+)
+def test_synthetic_preset_follows_the_demo_model_unless_chosen(argv, preset) -> None:
+    assert _preset(_parse(["eval", "synthetic", *argv])) == preset

@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from visionthink_agent.evaluation import make_synthetic_samples, write_synthetic_benchmark
+from visionthink_agent.evaluation.synthetic import PRESETS
 from visionthink_agent.images import downsample_for_first_look
 
 
@@ -59,15 +60,10 @@ def test_demo_preset_small_images_one_fine_question_in_four() -> None:
     samples = make_synthetic_samples(16, preset="demo")
     assert {s.image.size for s in samples} == {(224, 224)}
     assert [s.needs_high_res for s in samples[:4]] == [True, False, False, False]
-    assert {s.category for s in samples if s.needs_high_res} == {"serial", "word"}
-    assert {s.category for s in samples if not s.needs_high_res} == {
-        "color",
-        "shape",
-        "digit",
-        "text",
-    }
+    assert {s.category for s in samples if s.needs_high_res} == {"serial"}
+    assert {s.category for s in samples if not s.needs_high_res} == {"color", "shape", "digit"}
     serials = [s.answer for s in samples if s.category == "serial"]
-    assert all(len(code) == 4 and code.isdigit() for code in serials)
+    assert all(len(code) == 1 and code.isdigit() for code in serials)
     assert (
         sum(s.needs_high_res for s in make_synthetic_samples(8, preset="demo", fine_every=2)) == 4
     )
@@ -84,8 +80,8 @@ def test_train_split_never_repeats_an_eval_image() -> None:
 
 @pytest.mark.parametrize("preset", ["standard", "demo"])
 def test_fine_print_loses_its_dark_pixels_in_the_first_look(preset: str) -> None:
-    fine = [s for s in make_synthetic_samples(8, preset=preset) if s.needs_high_res]
-    assert {s.category for s in fine} == {"serial", "word"}
+    fine = [s for s in make_synthetic_samples(8, preset=preset, fine_every=2) if s.needs_high_res]
+    assert {s.category for s in fine} == set(PRESETS[preset].fine)
     below = 60 if preset == "demo" else 100  # the grey label's outline (90) is not print
     for sample in fine:
         full = _dark_pixels(sample.image, below)

@@ -51,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--epochs", type=float, default=defaults.epochs)
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--lr", type=float, default=defaults.learning_rate)
+    parser.add_argument(
+        "--resize-rate",
+        type=float,
+        default=defaults.resize_rate,
+        help="share of warm-start VisionThink conversations that resize (coarse and fine alike)",
+    )
     parser.add_argument("--eval-every", type=int, default=defaults.eval_every)
     parser.add_argument("--save-every", type=int, default=defaults.save_every)
     parser.add_argument("--threads", type=int, default=defaults.threads, help="torch CPU threads")
@@ -73,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         epochs=args.epochs,
         batch_size=args.batch_size,
         learning_rate=args.lr,
+        resize_rate=args.resize_rate,
         eval_every=args.eval_every,
         save_every=args.save_every,
         threads=args.threads,

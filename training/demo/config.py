@@ -51,6 +51,9 @@ class DemoConfig:
         fine_every: one fine-detail question every this many training samples (the eval
             split has one in four; training sees more, they are the hard part).
         format_mix: shares of the ``visionthink`` / ``full`` / ``low`` trajectory formats.
+        resize_rate: share of the warm start's VisionThink conversations that resize, drawn
+            per sample for coarse and fine questions alike. At 0.5 the warm start teaches *how*
+            to answer and to resize but not *when*; the GRPO stage learns when resizing pays.
         epochs: passes over the training samples.
         batch_size: conversations per optimiser step (one format per batch).
         learning_rate: peak AdamW learning rate (linear warm-up, cosine decay).
@@ -63,11 +66,12 @@ class DemoConfig:
 
     out_dir: Path
     seed: int = 0
-    train_samples: int = 4000
+    train_samples: int = 8000
     val_samples: int = 96
     fine_every: int = 2
-    format_mix: tuple[float, float, float] = (0.6, 0.25, 0.15)
-    epochs: float = 2.0
+    format_mix: tuple[float, float, float] = (0.55, 0.3, 0.15)
+    resize_rate: float = 0.5
+    epochs: float = 3.0
     batch_size: int = 16
     learning_rate: float = 1e-3
     warmup_ratio: float = 0.05

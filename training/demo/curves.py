@@ -4,7 +4,7 @@ Example:
     >>> import json, tempfile
     >>> folder = Path(tempfile.mkdtemp())
     >>> rows = [{"kind": "train", "step": 10, "loss": 2.0},
-    ...         {"kind": "val", "step": 10, "val_loss": 1.5, "vt_coarse": 0.5}]
+    ...         {"kind": "val", "step": 10, "val_loss": 1.5, "vt_call": 0.5}]
     >>> _ = (folder / "m.jsonl").write_text("".join(json.dumps(r) + "\\n" for r in rows))
     >>> plot_learning_curves(folder / "m.jsonl", folder / "curve.png").name
     'curve.png'
@@ -18,9 +18,11 @@ from pathlib import Path
 __all__ = ["ACCURACY_LABELS", "plot_learning_curves"]
 
 ACCURACY_LABELS = {
-    "vt_coarse": "VisionThink coarse: direct answer right",
-    "vt_fine_call": "VisionThink fine: calls resize",
-    "vt_fine_answer": "VisionThink fine: answer after resize",
+    "vt_coarse_direct": "VisionThink coarse: direct answer",
+    "vt_fine_direct": "VisionThink fine: direct answer (a guess)",
+    "vt_call": "VisionThink: resize call",
+    "vt_coarse_after_resize": "VisionThink coarse: answer after resize",
+    "vt_fine_after_resize": "VisionThink fine: answer after resize",
     "full_coarse": "full-res one look, coarse",
     "full_fine": "full-res one look, fine",
     "low_coarse": "low-res one look, coarse",

@@ -29,7 +29,7 @@ from training.demo.config import DEMO_PRESET, DemoConfig
 from training.demo.grpo_stage import GRPOSettings
 from training.demo.trajectories import thoughts_corpus
 from visionthink_agent.backends.demo import demo_checkpoint_dir
-from visionthink_agent.evaluation.synthetic import PRESETS, make_synthetic_samples
+from visionthink_agent.evaluation.synthetic import make_synthetic_samples
 
 __all__ = [
     "SHIPPED_FILES",
@@ -53,17 +53,16 @@ SHIPPED_FILES = (
 
 
 def demo_corpus() -> tuple[str, ...]:
-    """Strings the demo tokenizer learns as few tokens: questions, captions, words, thoughts.
+    """Strings the demo tokenizer learns as few tokens: the questions, captions and thoughts.
 
     Example:
-        >>> "butter" in demo_corpus() and "BUTTER" in demo_corpus()
+        >>> "What colour is the large circle in the middle of the image?" in demo_corpus()
         True
     """
     samples = make_synthetic_samples(96, preset=DEMO_PRESET, split="train")
     questions = sorted({s.question for s in samples})
     captions = sorted({s.caption for s in samples})
-    words = PRESETS[DEMO_PRESET].words
-    return (*questions, *captions, *words, *(w.upper() for w in words), *thoughts_corpus())
+    return (*questions, *captions, *thoughts_corpus())
 
 
 @dataclass(frozen=True)

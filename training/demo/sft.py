@@ -68,6 +68,8 @@ __all__ = [
     "validate",
 ]
 
+_DECISION = 2
+"""Tokens of a first-look turn up to the resize-or-answer choice (``<think`` and the next)."""
 IGNORE = -100
 """Label of a token outside the loss."""
 METRICS_FILE = "metrics.jsonl"
@@ -78,6 +80,8 @@ METRICS_FILE = "metrics.jsonl"
 class _Planned:
     sample: EvalSample
     format: TrajectoryFormat
+    resize: bool
+    guess: bool
 
 
 def _synthetic(sample: EvalSample) -> SyntheticSample:
@@ -101,12 +105,24 @@ def plan_batches(
     batch_size: int,
     format_mix: Sequence[float],
     seed: int,
+    resize_rate: float | None = None,
+    guess: bool = False,
 ) -> list[list[_Planned]]:
     """Give each sample a trajectory format and group them into batches of one shape.
 
-    A batch holds one format and, for VisionThink, either coarse or fine questions: its rows
-    share a long prompt prefix and have similar lengths (little padding). The plan is
-    deterministic.
+    Args:
+        samples: the split.
+        batch_size: conversations a batch.
+        format_mix: weights of the ``visionthink`` / ``full`` / ``low`` formats.
+        seed: seed of the draws and the shuffling (the plan is deterministic).
+        resize_rate: share of VisionThink conversations that resize, drawn per sample for
+            coarse and fine questions alike; ``None`` resizes exactly the fine ones.
+        guess: fine questions answered from the first look get a guess as their target
+            (:func:`training.demo.trajectories.guessed`): the training plan; validation keeps
+            the true answers, so it measures what the model reads.
+
+    A batch holds one format and, for VisionThink, either resizing or direct conversations:
+    its rows share a long prompt prefix and have similar lengths (little padding).
 
     Example:
         >>> samples = [EvalSample(str(i), "x.png", "Q?", "a", {"needs_high_res": i < 2})
@@ -114,13 +130,19 @@ def plan_batches(
         >>> plan = plan_batches(samples, batch_size=4, format_mix=(1, 0, 0), seed=0)
         >>> sorted(len(b) for b in plan), {p.format for b in plan for p in b}
         ([2, 4, 4], {'visionthink'})
+        >>> [p.resize for b in plan for p in b if p.sample.id in "01"]
+        [True, True]
     """
     rng = random.Random(seed)
-    planned = [_Planned(s, rng.choices(FORMATS, weights=format_mix)[0]) for s in samples]
+    planned = []
+    for s in samples:
+        fmt = rng.choices(FORMATS, weights=format_mix)[0]
+        fine = bool(s.metadata.get("needs_high_res"))
+        resize = fine if resize_rate is None else rng.random() < resize_rate
+        planned.append(_Planned(s, fmt, resize and fmt == "visionthink", guess))
     groups: dict[tuple[str, bool], list[_Planned]] = defaultdict(list)
     for p in planned:
-        fine = bool(p.sample.metadata.get("needs_high_res")) and p.format == "visionthink"
-        groups[(p.format, fine)].append(p)
+        groups[(p.format, p.resize)].append(p)
     batches: list[list[_Planned]] = []
     for key in sorted(groups):
         members = groups[key]
@@ -237,7 +259,10 @@ class ConversationBatches(torch.utils.data.Dataset[dict[str, torch.Tensor]]):
 
     def trajectories(self, index: int) -> list[Trajectory]:
         """The rendered conversations of batch ``index``."""
-        return [render_trajectory(_synthetic(p.sample), p.format) for p in self.batches[index]]
+        return [
+            render_trajectory(_synthetic(p.sample), p.format, resize=p.resize, guess=p.guess)
+            for p in self.batches[index]
+        ]
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         return encode_batch(self.trajectories(index), self.processor)
@@ -261,16 +286,20 @@ def _turn_names(trajectory: Trajectory) -> list[str]:
     kind = "fine" if trajectory.needs_high_res else "coarse"
     if trajectory.format != "visionthink":
         return [f"{trajectory.format}_{kind}"]
-    return ["vt_fine_call", "vt_fine_answer"] if trajectory.needs_high_res else ["vt_coarse"]
+    if trajectory.resized:
+        return ["vt_call", f"vt_{kind}_after_resize"]
+    return [f"vt_{kind}_direct"]
 
 
 @torch.no_grad()
 def validate(model: Any, data: ConversationBatches) -> dict[str, float]:
     """Teacher-forced validation: loss and, per turn kind, the share greedy decoding gets right.
 
-    Keys: ``val_loss``; ``vt_coarse`` (answers directly and correctly), ``vt_fine_call``
-    (calls the resize tool), ``vt_fine_answer`` (reads the answer after the tool turn),
-    ``full_coarse``, ``full_fine``, ``low_coarse``, ``low_fine`` (one-look answers).
+    Keys: ``val_loss``; in the VisionThink format ``vt_coarse_direct`` / ``vt_fine_direct``
+    (answers from the first look), ``vt_call`` (writes the resize call where the conversation
+    has one), ``vt_coarse_after_resize`` / ``vt_fine_after_resize`` (reads the answer from the
+    full image); ``full_coarse``, ``full_fine``, ``low_coarse``, ``low_fine`` (one-look
+    answers).
     """
     was_training = model.training
     model.eval()
@@ -287,6 +316,8 @@ def validate(model: Any, data: ConversationBatches) -> dict[str, float]:
         for row, trajectory in enumerate(trajectories):
             spans = split_turns(targets[row].tolist())
             for name, (a, b) in zip(_turn_names(trajectory), spans, strict=True):
+                if name == "vt_call" or name.endswith("_direct"):
+                    a += _DECISION  # resize or answer: the warm start's coin, not a skill
                 hits[name].append(int(correct[row, a:b].all()))
     model.train(was_training)
     metrics = {"val_loss": total_loss / max(total_tokens, 1.0)}
@@ -403,6 +434,8 @@ def run_sft(cfg: DemoConfig, *, resume: bool = True) -> SFTResult:
             batch_size=cfg.batch_size,
             format_mix=cfg.format_mix,
             seed=cfg.seed,
+            resize_rate=cfg.resize_rate,
+            guess=True,
         ),
         processor,
     )
@@ -412,6 +445,7 @@ def run_sft(cfg: DemoConfig, *, resume: bool = True) -> SFTResult:
             batch_size=cfg.batch_size,
             format_mix=(0.5, 0.25, 0.25),
             seed=cfg.seed + 1,
+            resize_rate=cfg.resize_rate,
         ),
         processor,
     )

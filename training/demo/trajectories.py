@@ -4,19 +4,20 @@ Every synthetic sample becomes one conversation, rendered with the protocol stri
 (:mod:`visionthink_agent.protocol`) as Qwen chat-template messages plus the images in order:
 
 * ``visionthink`` — the VisionThink protocol (§1): system prompt with the tool declaration,
-  the user template with the **first look**; a coarse question is answered at once
-  (``<think>…</think><answer>…</answer>``), a fine one calls ``resize_image``, gets the tool
-  turn with the **full image** and then answers. This is what the LangGraph agent and the veRL
-  agent loop show the model.
+  the user template with the **first look**; then either the answer at once
+  (``<think>…</think><answer>…</answer>``) or a ``resize_image`` call, the tool turn with the
+  **full image** and the answer. This is what the LangGraph agent and the veRL agent loop show
+  the model. Whether a conversation resizes is the caller's choice (by default: exactly the
+  fine questions).
 * ``full`` / ``low`` — the one-look baselines of ``visionthink eval`` (the authors' tool-free
   prompt, the image before the question) at full resolution or at the first look, so that the
   baseline columns measure what the model reads at each resolution.
 
 The thoughts are short: a one-line description of what the model sees (the sample's caption,
-e.g. ``I see a red circle.``), or, for a fine question at the first look, that the label is too
-small to read. Describing the image doubles the supervision the vision tower gets from a sample
-(a shape question teaches both its colour and its kind) and is the reasoning a VisionThink
-model writes before answering or asking for the full image.
+e.g. ``I see a circle coloured red.``), or, before a resize call, that the detail is too small
+to be sure of. Describing the image doubles the supervision the vision tower gets
+from a sample (a shape question teaches both its colour and its kind) and is the reasoning a
+VisionThink model writes before answering or asking for the full image.
 
 Example:
     >>> from visionthink_agent.evaluation import make_synthetic_samples
@@ -25,12 +26,14 @@ Example:
     >>> [m["role"] for m in conv.messages], [im.size for im in conv.images]
     (['system', 'user', 'assistant', 'user', 'assistant'], [(112, 112), (224, 224)])
     >>> conv.messages[-1]["content"]
-    '<think>I see a small label with the number 6901.</think><answer>6901</answer>'
+    '<think>I see a small label with the digit 5.</think><answer>5</answer>'
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, TypeAlias
@@ -42,11 +45,13 @@ from visionthink_agent.evaluation.synthetic import SyntheticSample
 from visionthink_agent.images import downsample_for_first_look
 
 __all__ = [
-    "FINE_THOUGHT",
     "FORMATS",
+    "GUESSES",
     "RESIZE_CALL",
+    "RESIZE_THOUGHT",
     "Trajectory",
     "TrajectoryFormat",
+    "guessed",
     "render_trajectory",
     "thoughts_corpus",
 ]
@@ -54,9 +59,7 @@ __all__ = [
 TrajectoryFormat: TypeAlias = Literal["visionthink", "full", "low"]
 FORMATS: Final[tuple[TrajectoryFormat, ...]] = ("visionthink", "full", "low")
 
-FINE_THOUGHT: Final[str] = (
-    "I see a small white label, but its text is too small to read here. I need the full image."
-)
+RESIZE_THOUGHT: Final[str] = "Too small to be sure at this size. I need the full image."
 """First-look thought before the resize call (every other thought describes the image)."""
 RESIZE_CALL: Final[str] = (
     "<tool_call>\n"
@@ -81,6 +84,7 @@ class Trajectory:
         category: the sample's category.
         needs_high_res: whether the sample is a fine-detail question.
         format: ``visionthink``, ``full`` or ``low``.
+        resized: whether the conversation calls ``resize_image`` (VisionThink format only).
     """
 
     messages: list[dict[str, Any]]
@@ -89,6 +93,7 @@ class Trajectory:
     category: str
     needs_high_res: bool
     format: TrajectoryFormat
+    resized: bool = False
 
 
 def _content(parts: Sequence[protocol.Part]) -> list[dict[str, Any]]:
@@ -104,14 +109,59 @@ def _answer(sample: SyntheticSample) -> str:
     return f"<think>I see {sample.caption}.</think><answer>{sample.answer}</answer>"
 
 
-def render_trajectory(sample: SyntheticSample, fmt: TrajectoryFormat) -> Trajectory:
+GUESSES: Final[dict[str, tuple[str, ...]]] = {"serial": tuple("0123456789")}
+"""What a guess at a fine category's answer is drawn from (see :func:`guessed`)."""
+
+
+def guessed(sample: SyntheticSample) -> SyntheticSample:
+    """``sample`` with its answer (and caption) replaced by a guess drawn from its id.
+
+    The demo print is rendered the same way every time, so even its half-size blur identifies
+    the digit to a reader trained on it (a linear probe on first-look pixels is 100% right):
+    a model taught that would read a rendering artefact, not small print. Training targets for a
+    fine question answered from the first look are therefore guesses, independent of the image.
+
+    Example:
+        >>> from visionthink_agent.evaluation import make_synthetic_samples
+        >>> fine = make_synthetic_samples(1, preset="demo", split="train")[0]
+        >>> guess = guessed(fine)
+        >>> guess.answer in "0123456789", guess.caption.endswith(guess.answer)
+        (True, True)
+
+    Raises:
+        ValueError: a category without a guess set.
+    """
+    if sample.category not in GUESSES:
+        raise ValueError(f"no guesses for category {sample.category!r}")
+    guess = random.Random(f"guess-{sample.id}").choice(GUESSES[sample.category])
+    caption = sample.caption.removesuffix(sample.answer) + guess
+    return dataclasses.replace(sample, answer=guess, caption=caption)
+
+
+def render_trajectory(
+    sample: SyntheticSample,
+    fmt: TrajectoryFormat,
+    *,
+    resize: bool | None = None,
+    guess: bool = False,
+) -> Trajectory:
     """Render ``sample`` as the target conversation of format ``fmt``.
+
+    Args:
+        sample: the synthetic sample.
+        fmt: ``visionthink`` (first look, then optionally the resize call and the full image),
+            ``full`` or ``low`` (one look at that resolution, general QA prompt).
+        resize: in the VisionThink format, whether the conversation resizes (default: when the
+            sample needs the full image). The recipe's warm start draws it at random, for
+            coarse and fine questions alike, so that GRPO has the *when* to learn.
+        guess: a fine question answered from the first look gets a guess as its target
+            (:func:`guessed`), as the warm start trains; ``False`` keeps the true answer.
 
     Example:
         >>> from visionthink_agent.evaluation import make_synthetic_samples
         >>> coarse = make_synthetic_samples(2, preset="demo", split="train")[1]
         >>> render_trajectory(coarse, "visionthink").messages[-1]["content"]
-        '<think>I see an orange square.</think><answer>orange</answer>'
+        '<think>I see a square coloured orange.</think><answer>orange</answer>'
         >>> low = render_trajectory(coarse, "low")
         >>> low.messages[1]["content"][0], low.images[0].size
         ({'type': 'image'}, (112, 112))
@@ -123,21 +173,24 @@ def render_trajectory(sample: SyntheticSample, fmt: TrajectoryFormat) -> Traject
         raise ValueError(f"unknown trajectory format {fmt!r}; choose from {list(FORMATS)}")
     first_look = downsample_for_first_look(sample.image)
     messages: list[dict[str, Any]]
+    resized = sample.needs_high_res if resize is None else resize
+    from_first_look = fmt == "low" or (fmt == "visionthink" and not resized)
+    said = guessed(sample) if guess and sample.needs_high_res and from_first_look else sample
     if fmt == "visionthink":
         messages = [
             {"role": "system", "content": protocol.SYSTEM_PROMPT},
             {"role": "user", "content": _content(protocol.user_turn(sample.question))},
         ]
         images = [first_look]
-        if sample.needs_high_res:
+        if resized:
             messages += [
-                {"role": "assistant", "content": f"<think>{FINE_THOUGHT}</think>\n{RESIZE_CALL}"},
+                {"role": "assistant", "content": f"<think>{RESIZE_THOUGHT}</think>\n{RESIZE_CALL}"},
                 {"role": "user", "content": _content(protocol.tool_success_turn())},
                 {"role": "assistant", "content": _answer(sample)},
             ]
             images.append(sample.image)
         else:
-            messages.append({"role": "assistant", "content": _answer(sample)})
+            messages.append({"role": "assistant", "content": _answer(said)})
     else:
         image = sample.image if fmt == "full" else first_look
         messages = [
@@ -146,11 +199,17 @@ def render_trajectory(sample: SyntheticSample, fmt: TrajectoryFormat) -> Traject
                 "role": "user",
                 "content": [{"type": "image"}, {"type": "text", "text": sample.question}],
             },
-            {"role": "assistant", "content": _answer(sample)},
+            {"role": "assistant", "content": _answer(said)},
         ]
         images = [image]
     return Trajectory(
-        messages, images, sample.id, sample.category, sample.needs_high_res, format=fmt
+        messages,
+        images,
+        sample.id,
+        sample.category,
+        sample.needs_high_res,
+        format=fmt,
+        resized=resized and fmt == "visionthink",
     )
 
 
@@ -161,4 +220,4 @@ def thoughts_corpus() -> tuple[str, ...]:
         >>> RESIZE_CALL in thoughts_corpus()
         True
     """
-    return (FINE_THOUGHT, RESIZE_CALL, "<think>I see ")
+    return (RESIZE_THOUGHT, RESIZE_CALL, "<think>I see ")

@@ -2,9 +2,10 @@
 the package, so ``--model demo`` answers real questions with no download.
 
 It was trained from scratch on a 2-core CPU by ``python -m training.demo`` on the ``demo``
-preset of the synthetic benchmark (224×224 images: colours, shapes, large digits and words it
-reads from the first look; four-digit serials and small words on a label, for which it asks
-for the full image). It knows nothing else: use it to see the method work, not for photos.
+preset of the synthetic benchmark (224×224 images: the colour and the shape of a large figure
+and a large digit, which it reads from the first look; a small digit printed on a grey label,
+for which it asks for the full image). It knows nothing else: use it to see the method work,
+not for photos.
 
 Example:
     >>> demo_checkpoint_dir().parent.name, DEMO_MODEL_ALIAS

@@ -599,6 +599,7 @@ def _load_error_message(model: str, exc: Exception) -> str:
         f"could not load model {model!r}: {exc}\n"
         "It is not a local checkpoint directory and could not be fetched from the Hugging Face "
         "hub (no network, or not downloaded yet). Ways forward:\n"
+        "  --model demo            the small model shipped in the package (synthetic task)\n"
         "  --model tiny            a tiny random-weight model written locally (plumbing only)\n"
         "  --model /path/to/ckpt   a local Qwen2.5-VL checkpoint directory\n"
         "  --base-url URL          an OpenAI-compatible server (vLLM, SGLang, transformers serve)"

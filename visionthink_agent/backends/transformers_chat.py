@@ -1,7 +1,8 @@
 """``ChatQwenVL``: a LangChain chat model running a Qwen2.5-VL-family checkpoint in process.
 
 The embedded default backend: no server, the released ``Senqiao/VisionThink-Efficient`` by
-default, ``model="tiny"`` for the offline tiny checkpoint. It accepts LangChain messages with
+default, ``model="demo"`` for the small model shipped in the package (trained on the synthetic
+task), ``model="tiny"`` for the offline random-weight checkpoint. It accepts LangChain messages with
 image content blocks in any format :func:`visionthink_agent.images.load_image` reads, renders
 them with the checkpoint's chat template, streams tokens, reports exact prompt and visual token
 counts, and by default reuses the previous turn's KV cache when the new prompt extends it
@@ -78,7 +79,8 @@ class ChatQwenVL(BaseChatModel):
     """
 
     model: str = DEFAULT_MODEL
-    """Hugging Face id, local checkpoint directory, or ``"tiny"``."""
+    """Hugging Face id, local checkpoint directory, ``"demo"`` (the shipped model trained on the
+    synthetic task) or ``"tiny"`` (random weights, for plumbing)."""
     device: str = "auto"
     """``auto`` (CUDA, then MPS, then CPU), or a torch device like ``cuda:1``."""
     dtype: str = "auto"
@@ -132,16 +134,13 @@ class ChatQwenVL(BaseChatModel):
         key = (model, self.device, self.dtype, self.attn_implementation, self.reuse_kv)
         with _ENGINES_LOCK:
             if key not in _ENGINES:
-                from visionthink_agent.backends.qwen_engine import QwenVLEngine
-                from visionthink_agent.backends.tiny import (
-                    TINY_MODEL_ALIAS,
-                    default_tiny_dir,
-                    write_tiny_checkpoint,
-                )
+                from visionthink_agent.backends.demo import resolve_model_alias
+                from visionthink_agent.backends.qwen_engine import ModelLoadError, QwenVLEngine
 
-                source: str = model
-                if source == TINY_MODEL_ALIAS:
-                    source = str(write_tiny_checkpoint(default_tiny_dir()))
+                try:
+                    source = resolve_model_alias(model)
+                except FileNotFoundError as exc:
+                    raise ModelLoadError(str(exc)) from exc
                 _ENGINES[key] = QwenVLEngine.load(
                     source,
                     device=self.device,

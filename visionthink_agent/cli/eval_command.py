@@ -2,12 +2,14 @@
 
 ::
 
-    visionthink eval synthetic --model tiny --out runs/synthetic        # offline demo
+    visionthink eval synthetic --model demo --limit 200 --out runs/demo  # offline, trained model
+    visionthink eval synthetic --model tiny --out runs/synthetic        # offline plumbing check
     visionthink eval bench.jsonl --base-url http://127.0.0.1:8000/v1 \\
         --model Senqiao/VisionThink-Efficient --judge llm --judge-base-url ... --out runs/x
 
 ``DATA`` is a ``.jsonl`` / ``.parquet`` file, a ``datasets.save_to_disk`` folder, or the word
-``synthetic`` (the project's generated benchmark, written under ``OUT/data``). The run writes
+``synthetic`` (the project's generated benchmark, eval split, written under ``OUT/data``; the
+224×224 ``demo`` preset with ``--model demo``, else ``--preset``). The run writes
 ``records.jsonl`` (resumable), ``summary.json`` (settings and per-mode results) and
 ``accuracy_vs_tokens.png`` into ``OUT`` and prints the summary table.
 
@@ -73,8 +75,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--model",
         default="tiny",
-        help="in process: 'tiny', a Hugging Face id or a checkpoint folder; with --base-url: "
-        "the served model name",
+        help="in process: 'demo', 'tiny', a Hugging Face id or a checkpoint folder; with "
+        "--base-url: the served model name",
     )
     parser.add_argument(
         "--base-url",
@@ -117,6 +119,11 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--concurrency", type=int, default=2, help="samples in flight at once")
     parser.add_argument(
         "--limit", type=int, help="only the first N samples (synthetic: N generated; default 24)"
+    )
+    parser.add_argument(
+        "--preset",
+        choices=("standard", "demo"),
+        help="synthetic benchmark preset (default: demo with --model demo, else standard)",
     )
     parser.add_argument(
         "--no-resume", action="store_true", help="discard the records of an earlier run in --out"
@@ -175,12 +182,19 @@ def build_judge(args: argparse.Namespace) -> Any:
     return CompositeJudge()
 
 
+def _preset(args: argparse.Namespace) -> str:
+    """The synthetic preset: ``--preset``, else ``demo`` for the in-process demo model."""
+    chosen: str | None = getattr(args, "preset", None)
+    demo = args.model == "demo" and not getattr(args, "base_url", None)
+    return chosen or ("demo" if demo else "standard")
+
+
 def _samples(args: argparse.Namespace) -> tuple[list[Any], str]:
     from visionthink_agent.evaluation import load_benchmark, write_synthetic_benchmark
 
     if args.data == "synthetic":
         bench = write_synthetic_benchmark(
-            Path(args.out) / "data", n=args.limit or 24, formats=("jsonl",)
+            Path(args.out) / "data", n=args.limit or 24, formats=("jsonl",), preset=_preset(args)
         )
         assert bench.jsonl is not None
         return load_benchmark(bench.jsonl), "synthetic"
@@ -315,7 +329,7 @@ def _settings(args: argparse.Namespace, data_name: str) -> dict[str, Any]:
     if args.judge == "llm":
         judge.update(model=args.judge_model, base_url=args.judge_base_url)
     return {
-        "data": data_name if args.data == "synthetic" else str(args.data),
+        "data": f"{data_name} ({_preset(args)})" if args.data == "synthetic" else str(args.data),
         "model": args.model,
         "backend": f"openai-compatible {args.base_url}" if args.base_url else "in-process",
         "judge": judge,

@@ -82,18 +82,18 @@ _WORDS = (
     "walnut",
 )
 _LOOKALIKE_WORDS = (
-    "banner",
-    "barber",
-    "better",
-    "bitter",
-    "butter",
-    "letter",
-    "litter",
-    "marker",
-    "master",
-    "matter",
+    "bead",
+    "bear",
+    "beat",
+    "dead",
+    "dear",
+    "deer",
+    "head",
+    "hear",
+    "heat",
+    "near",
 )
-"""Six-letter words that differ in a letter or two: alike at half size, distinct at full."""
+"""Four-letter words that differ in a letter or two: alike at half size, distinct at full."""
 _NUMBER_WORDS = {3: "three", 4: "four", 5: "five", 6: "six"}
 
 
@@ -117,11 +117,14 @@ class SyntheticPreset:
         serial_digits: digits of the serial number.
         words: the vocabulary of the word questions.
         coarse: the coarse categories, in the order they cycle.
+        fine: the fine-detail categories, in the order they cycle.
         fine_every: one fine-detail question every this many samples.
         grid: the label's corner lies on this pixel grid (14 = the vision patch: the small
             print sits at the same place within its patches wherever the label is).
-        pitch: draw the small print one character every ``pitch`` pixels (0: as the font
-            spaces it).
+        pitch: on a sheet, one character every ``pitch`` pixels.
+        sheet: the label is a sheet with the small print repeated in rows (see
+            :func:`_small_label`), rather than one line of print.
+        cell: on a sheet, ``(width, height)`` of the space each copy of the print takes.
         label_fill: ``(name, RGB)`` of the label (the name is used in the questions). The demo
             label is the grey that the vision processor normalises to zero, so a patch of label
             is all print: a model trained from scratch learns to read it many times faster than
@@ -145,8 +148,11 @@ class SyntheticPreset:
     words: tuple[str, ...]
     coarse: tuple[str, ...]
     fine_every: int
+    fine: tuple[str, ...] = ("serial", "word")
     grid: int = 1
     pitch: int = 0
+    sheet: bool = False
+    cell: tuple[int, int] = (28, 14)
     label_fill: tuple[str, tuple[int, int, int]] = ("white", (255, 255, 255))
 
 
@@ -170,18 +176,20 @@ PRESETS: dict[str, SyntheticPreset] = {
         name="demo",
         size=(224, 224),
         min_size=(224, 224),
-        small_text_px=8,
-        label=(100, 20),
-        label_room=(8, 108, 8, 28),
-        text_at=(6, 3),
+        small_text_px=7,
+        label=(112, 56),
+        label_room=(0, 112, 0, 56),
+        text_at=(1, 3),
         decoy=False,
         clutter=(8, 5, 25),
-        serial_digits=4,
+        serial_digits=1,
         words=_LOOKALIKE_WORDS,
-        coarse=("color", "shape", "digit", "text"),
+        coarse=("color", "shape", "digit"),
         fine_every=4,
-        grid=14,
-        pitch=7,
+        fine=("serial",),
+        grid=28,
+        pitch=6,
+        sheet=True,
         label_fill=("grey", (122, 116, 104)),
     ),
 }
@@ -201,8 +209,8 @@ class SyntheticSample:
         category: ``serial`` or ``word`` (fine detail), ``color``, ``shape``, ``digit`` or
             ``text`` (coarse).
         needs_high_res: whether the answer is unreadable in the half-size first look.
-        caption: what the image shows, in words (e.g. ``a red circle``, ``a small label with
-            the number 6901``): supervision for a trained model's reasoning.
+        caption: what the image shows, in words (e.g. ``a circle coloured red``, ``a small label
+            with the number 6901``): supervision for a trained model's reasoning.
 
     Example:
         >>> s = make_synthetic_samples(1)[0]
@@ -268,32 +276,51 @@ def _background(rng: random.Random, size: tuple[int, int], preset: SyntheticPres
     return image
 
 
-def _small_label(
-    rng: random.Random, image: Image.Image, text: str, preset: SyntheticPreset
-) -> None:
-    """Print ``text`` in small type on a label with decoy scribbles at a random place."""
-    draw = ImageDraw.Draw(image)
-    font = ImageFont.load_default(size=preset.small_text_px)
-    w, h = image.size
-    (label_w, label_h), (left_min, right_room, top_min, bottom_room) = (
-        preset.label,
-        preset.label_room,
-    )
+def _label_place(
+    rng: random.Random, size: tuple[int, int], preset: SyntheticPreset
+) -> tuple[int, int]:
+    """The label's top-left corner: random, on the preset's grid, inside its margins."""
+    w, h = size
+    left_min, right_room, top_min, bottom_room = preset.label_room
     g = preset.grid
     left = left_min + g * rng.randint(0, (w - right_room - left_min) // g)
     top = top_min + g * rng.randint(0, (h - bottom_room - top_min) // g)
+    return left, top
+
+
+def _small_label(
+    rng: random.Random, image: Image.Image, text: str, preset: SyntheticPreset
+) -> None:
+    """Print ``text`` in small type on a label at a random place.
+
+    The standard label is white with a decoy line and hatching. The demo label is a grey sheet
+    with the text printed over and over, one copy per ``cell`` (``pitch`` px a character):
+    with 28×14 cells on the 28-px grid, every visual token of the label holds the whole text
+    twice, the same way.
+    """
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=preset.small_text_px)
+    left, top = _label_place(rng, image.size, preset)
+    label_w, label_h = preset.label
+    dx, dy = preset.text_at
+    if preset.sheet:
+        draw.rectangle(
+            (left, top, left + label_w - 1, top + label_h - 1), fill=preset.label_fill[1]
+        )
+        per_token = max(1, preset.cell[0] // (preset.pitch * len(text) + 1))
+        cell_w, cell_h = preset.cell[0] // per_token, preset.cell[1]
+        for row in range(label_h // cell_h):
+            for copy in range(label_w // cell_w):
+                for i, char in enumerate(text):
+                    x = left + copy * cell_w + i * preset.pitch + dx
+                    draw.text((x, top + row * cell_h + dy), char, fill="black", font=font)
+        return
     draw.rectangle(
         (left, top, left + label_w, top + label_h), fill=preset.label_fill[1], outline=(90, 90, 90)
     )
     if preset.decoy:
         draw.text((left + 8, top + 6), "LOT / REF", fill=(120, 120, 120), font=font)
-    dx, dy = preset.text_at
-    if preset.pitch:
-        for i, char in enumerate(text):
-            x = left + dx + i * preset.pitch
-            draw.text((x, top + dy), char, fill="black", font=font)
-    else:
-        draw.text((left + dx, top + dy), text, fill="black", font=font)
+    draw.text((left + dx, top + dy), text, fill="black", font=font)
     for i in range(3):  # hatching beside the text: fine structure that also blurs away
         x = left + label_w - 40 + 10 * i
         draw.line((x, top + 6, x + 6, top + label_h - 6), fill=(60, 60, 60), width=1)
@@ -305,12 +332,17 @@ _Drawn = tuple[Image.Image, str, str, str]
 
 def _serial(rng: random.Random, size: tuple[int, int], preset: SyntheticPreset) -> _Drawn:
     image = _background(rng, size, preset)
-    digits = preset.serial_digits
+    digits, label = preset.serial_digits, preset.label_fill[0]
+    if digits == 1:
+        code = str(rng.randint(0, 9))
+        _small_label(rng, image, code, preset)
+        question = f"What is the small digit printed on the {label} label?"
+        return image, question, code, f"a small label with the digit {code}"
     code = f"{rng.randint(10 ** (digits - 1), 10**digits - 1)}"
     _small_label(rng, image, code, preset)
-    number = _NUMBER_WORDS[digits]
-    label = preset.label_fill[0]
-    question = f"What is the {number}-digit number printed on the small {label} label?"
+    question = (
+        f"What is the {_NUMBER_WORDS[digits]}-digit number printed on the small {label} label?"
+    )
     return image, question, code, f"a small label with the number {code}"
 
 
@@ -319,7 +351,7 @@ def _word(rng: random.Random, size: tuple[int, int], preset: SyntheticPreset) ->
     word = rng.choice(preset.words)
     _small_label(rng, image, word.upper(), preset)
     question = f"What word is printed in small capital letters on the {preset.label_fill[0]} label?"
-    return image, question, word, f"a small label with the word {word.upper()}"
+    return image, question, word, f"a small label with the word {word}"
 
 
 def _draw_shape(
@@ -347,20 +379,16 @@ def _big_shape(
     return image, color, shape
 
 
-def _article(word: str) -> str:
-    return "an" if word[0] in "aeiou" else "a"
-
-
 def _color(rng: random.Random, size: tuple[int, int], preset: SyntheticPreset) -> _Drawn:
     image, color, shape = _big_shape(rng, size, preset)
     question = f"What colour is the large {shape} in the middle of the image?"
-    return image, question, color, f"{_article(color)} {color} {shape}"
+    return image, question, color, f"a {shape} coloured {color}"
 
 
 def _shape(rng: random.Random, size: tuple[int, int], preset: SyntheticPreset) -> _Drawn:
     image, color, shape = _big_shape(rng, size, preset)
     question = "Which shape is drawn large in the middle: circle, square or triangle?"
-    return image, question, shape, f"{_article(color)} {color} {shape}"
+    return image, question, shape, f"a {shape} coloured {color}"
 
 
 def _write_large(image: Image.Image, text: str, px: int) -> None:
@@ -383,17 +411,17 @@ def _text(rng: random.Random, size: tuple[int, int], preset: SyntheticPreset) ->
     word = rng.choice(preset.words)
     _write_large(image, word.upper(), min(size) // 6)
     question = "What word is written in large letters in the centre of the image?"
-    return image, question, word, f"the word {word.upper()}"
+    return image, question, word, f"the word {word}"
 
 
 _Maker = Callable[[random.Random, tuple[int, int], SyntheticPreset], _Drawn]
-_FINE: tuple[tuple[str, _Maker], ...] = (("serial", _serial), ("word", _word))
 _MAKERS: dict[str, _Maker] = {
     "color": _color,
     "shape": _shape,
     "digit": _digit,
     "text": _text,
-    **dict(_FINE),
+    "serial": _serial,
+    "word": _word,
 }
 
 
@@ -408,8 +436,9 @@ def make_synthetic_samples(
 ) -> list[SyntheticSample]:
     """Generate ``n`` samples, mixing fine-detail and coarse questions (deterministic).
 
-    Sample ``i`` is a fine-detail question when ``i % fine_every == 0`` (alternating serial and
-    word), else the next coarse category in the preset's cycle.
+    Sample ``i`` is a fine-detail question when ``i % fine_every == 0`` (the next of the preset's
+    fine categories: serial and word alternate in ``standard``, ``demo`` asks for the small
+    digit), else the next coarse category in the preset's cycle.
 
     Args:
         n: number of samples (≥ 1).
@@ -426,7 +455,7 @@ def make_synthetic_samples(
         >>> [s.needs_high_res for s in make_synthetic_samples(4)]
         [True, False, True, False]
         >>> [s.category for s in make_synthetic_samples(5, preset="demo", split="train")]
-        ['serial', 'color', 'shape', 'digit', 'word']
+        ['serial', 'color', 'shape', 'digit', 'serial']
 
     Raises:
         ValueError: for ``n < 1``, an unknown preset or split, ``fine_every < 1`` or a size
@@ -452,7 +481,7 @@ def make_synthetic_samples(
     for i in range(n):
         fine = i % every == 0
         if fine:
-            category = _FINE[(i // every) % len(_FINE)][0]
+            category = style.fine[(i // every) % len(style.fine)]
         else:
             category = style.coarse[(i - i // every - 1) % len(style.coarse)]
         image, question, answer, caption = _MAKERS[category](rng, size, style)
