@@ -45,14 +45,33 @@ def generate(server: HFRolloutServer, ids: list[int], image: Any, **params: Any)
     return asyncio.run(server.generate(ids, dict(params), "req", image_data=image))
 
 
+def processed(server: HFRolloutServer, ids: list[int], image: Any) -> dict[str, torch.Tensor]:
+    """The model inputs the processor gives for ``ids`` and ``image`` (M-RoPE token types too)."""
+    vision = server.image_processor(images=[image], return_tensors="pt")
+    input_ids = torch.tensor([ids])
+    return {
+        "input_ids": input_ids,
+        "pixel_values": vision["pixel_values"],
+        "image_grid_thw": vision["image_grid_thw"],
+        "mm_token_type_ids": (input_ids == server.image_token_id).long(),
+    }
+
+
+def _reference_turn(server: HFRolloutServer, ids: list[int], image: Any) -> list[int]:
+    return server.model.generate(
+        **processed(server, ids, image),
+        max_new_tokens=48,
+        do_sample=False,
+        eos_token_id=server.eos_token_ids,
+        suppress_tokens=server.suppressed_token_ids,
+    )[0, len(ids) :].tolist()
+
+
 def test_greedy_turn_equals_plain_generate(server: HFRolloutServer, image_prompt: Any) -> None:
     ids, image = image_prompt
     out = generate(server, ids, [image], temperature=0)
-    vision = server.image_processor(images=[image], return_tensors="pt")
     reference = server.model.generate(
-        input_ids=torch.tensor([ids]),
-        pixel_values=vision["pixel_values"],
-        image_grid_thw=vision["image_grid_thw"],
+        **processed(server, ids, image),
         max_new_tokens=48,
         do_sample=False,
         eos_token_id=server.eos_token_ids,
@@ -63,6 +82,19 @@ def test_greedy_turn_equals_plain_generate(server: HFRolloutServer, image_prompt
     assert 1 <= len(out.token_ids) <= 48  # the config's response_length caps the turn
 
 
+def test_image_positions_are_mrope_whatever_came_before(server: HFRolloutServer) -> None:
+    # Without the token types transformers gives the image text positions and reuses the last
+    # call's rope offset: a trained model then wrote garbage (the demo model did, in GRPO).
+    processor = server.model_config.processor
+    messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "Hi"}]}]
+    text = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    for size in ((224, 112), (56, 56), (112, 84)):
+        image = Image.new("RGB", size, "blue")
+        ids = processor(text=[text], images=[image], return_tensors="pt")["input_ids"][0].tolist()
+        out = generate(server, ids, [image], temperature=0)
+        assert out.token_ids == _reference_turn(server, ids, image), size
+
+
 def test_logprobs_follow_the_sampling_temperature(
     server: HFRolloutServer, image_prompt: Any
 ) -> None:
@@ -71,12 +103,7 @@ def test_logprobs_follow_the_sampling_temperature(
     assert len(out.log_probs) == len(out.token_ids) <= 6
     assert all(lp <= 0 for lp in out.log_probs)
     with torch.no_grad():
-        vision = server.image_processor(images=[image], return_tensors="pt")
-        logits = server.model(
-            input_ids=torch.tensor([ids]),
-            pixel_values=vision["pixel_values"],
-            image_grid_thw=vision["image_grid_thw"],
-        ).logits[0, -1]
+        logits = server.model(**processed(server, ids, image)).logits[0, -1]
     first = torch.log_softmax(logits / 0.7, -1)[out.token_ids[0]].item()
     assert out.log_probs[0] == pytest.approx(first, abs=1e-4)
 

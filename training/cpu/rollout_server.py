@@ -257,6 +257,9 @@ class HFRolloutServer:
         with_images = [r.vision for r in batch if r.vision]
         if with_images:  # in row order, as the model matches images to image tokens
             vision = {key: torch.cat([v[key] for v in with_images]) for key in with_images[0]}
+            # Which tokens are image slots: without it transformers skips the M-RoPE positions
+            # (text positions for the image, and a stale rope offset from the previous call).
+            vision["mm_token_type_ids"] = (input_ids == self.image_token_id).long()
         output = self.model.generate(
             input_ids=input_ids,
             attention_mask=attention_mask,
