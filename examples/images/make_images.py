@@ -4,6 +4,11 @@
 the total near the bottom — small text that a half-resolution first look may not read, the case
 VisionThink's resize tool exists for.
 
+``label.png`` and ``triangle.png`` are the first two samples of the synthetic benchmark's
+held-out ``demo`` split (the task the shipped ``--model demo`` was trained on): a small digit
+printed on a grey label (unreadable at the first look), and a large red triangle (readable at
+once). See :data:`DEMO_QUESTIONS`.
+
 Run ``python examples/images/make_images.py`` to regenerate the committed files.
 
 Example:
@@ -31,6 +36,11 @@ ITEMS: list[tuple[str, float]] = [
     ("Orange juice", 3.60),
 ]
 TAX_RATE = 0.08
+DEMO_QUESTIONS: dict[str, tuple[str, str]] = {
+    "label.png": ("What is the small digit printed on the grey label?", "1"),
+    "triangle.png": ("What colour is the large triangle in the middle of the image?", "red"),
+}
+"""The demo images' questions and answers (the held-out samples ``syn-0000`` and ``syn-0001``)."""
 
 
 def receipt_total() -> float:
@@ -86,9 +96,17 @@ def draw_receipt(width: int = 600, height: int = 620) -> Image.Image:
 
 def main() -> None:
     """Write every demo image next to this script."""
+    from visionthink_agent.evaluation.synthetic import make_synthetic_samples
+
     path = HERE / "receipt.png"
     draw_receipt().save(path, optimize=True)
     print(f"wrote {path} (total {receipt_total():.2f})")
+    samples = make_synthetic_samples(len(DEMO_QUESTIONS), preset="demo")
+    for (name, (question, answer)), sample in zip(DEMO_QUESTIONS.items(), samples, strict=True):
+        if (sample.question, sample.answer) != (question, answer):
+            raise RuntimeError(f"the demo split changed: {name} is now {sample.question!r}")
+        sample.image.save(HERE / name, optimize=True)
+        print(f"wrote {HERE / name} ({question} -> {answer})")
 
 
 if __name__ == "__main__":

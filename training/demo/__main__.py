@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from training.demo.config import DemoConfig
+from training.demo.grpo_stage import GRPOSettings
 
 __all__ = ["build_parser", "main"]
 
@@ -57,6 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.resize_rate,
         help="share of warm-start VisionThink conversations that resize (coarse and fine alike)",
     )
+    grpo = GRPOSettings()
+    parser.add_argument(
+        "--grpo-steps",
+        type=int,
+        default=grpo.steps,
+        help="GRPO steps (a larger number continues a finished stage from its last checkpoint)",
+    )
+    parser.add_argument("--grpo-lr", type=float, default=grpo.learning_rate, help="GRPO actor lr")
     parser.add_argument("--eval-every", type=int, default=defaults.eval_every)
     parser.add_argument("--save-every", type=int, default=defaults.save_every)
     parser.add_argument("--threads", type=int, default=defaults.threads, help="torch CPU threads")
@@ -105,7 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if args.stage in ("grpo", "all"):
         try:
-            final = run_grpo(cfg)
+            settings = GRPOSettings(steps=args.grpo_steps, learning_rate=args.grpo_lr)
+            final = run_grpo(cfg, settings)
         except (FileNotFoundError, RuntimeError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

@@ -74,7 +74,7 @@ class GRPOSettings:
     steps: int = 30
     prompts_per_step: int = 8
     rollouts: int = 8
-    learning_rate: float = 5e-5
+    learning_rate: float = 2e-4
     temperature: float = 1.0
     max_response_length: int = 512
     save_every: int = 10
