@@ -145,7 +145,7 @@ def adopt_worker_env(config: DictConfig) -> dict[str, str]:
 
 
 def resolve_model_path(config: DictConfig) -> None:
-    """Turn the ``tiny`` model alias into its checkpoint folder (written on first use).
+    """Turn a model alias (``tiny``, ``demo``) into its checkpoint folder.
 
     Example:
         >>> from omegaconf import OmegaConf
@@ -154,15 +154,10 @@ def resolve_model_path(config: DictConfig) -> None:
         >>> cfg.actor_rollout_ref.model.path
         'Qwen/Qwen2.5-VL-3B'
     """
-    from visionthink_agent.backends.tiny import (
-        TINY_MODEL_ALIAS,
-        default_tiny_dir,
-        write_tiny_checkpoint,
-    )
+    from visionthink_agent.backends.demo import resolve_model_alias
 
     model = config.actor_rollout_ref.model
-    if model.path == TINY_MODEL_ALIAS:
-        model.path = str(write_tiny_checkpoint(default_tiny_dir()))
+    model.path = resolve_model_alias(model.path)
 
 
 def prepare_synthetic_data(config: DictConfig) -> list[Path]:
