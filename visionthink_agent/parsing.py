@@ -26,7 +26,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from visionthink_agent.protocol import RESIZE_ACTION, RESIZE_TOOL_NAME
+from visionthink_agent.images.regions import ZoomBoxError, parse_bbox
+from visionthink_agent.protocol import (
+    RESIZE_ACTION,
+    RESIZE_TOOL_NAME,
+    ZOOM_TOOL_NAME,
+    ToolMode,
+    tool_names,
+)
 
 __all__ = [
     "FormatCheck",
@@ -88,15 +95,20 @@ def _remove_spans(text: str, spans: list[tuple[int, int]]) -> str:
 
 @dataclass(frozen=True)
 class ToolCall:
-    """One well-formed call of the resize tool.
+    """One well-formed call of the resize or the zoom tool.
 
     Attributes:
         name: the function name the model wrote.
-        arguments: the parsed ``arguments`` object.
+        arguments: the parsed ``arguments`` object (for a zoom, ``bbox_2d`` is four numbers).
     """
 
     name: str
     arguments: dict[str, Any]
+
+    @property
+    def is_zoom(self) -> bool:
+        """Whether this call asks for a region of the image rather than the whole image."""
+        return self.name == ZOOM_TOOL_NAME
 
 
 @dataclass(frozen=True)
@@ -122,14 +134,18 @@ class ToolCallParse:
         return self.call is not None
 
 
-def parse_tool_call(text: str, *, tool_name: str = RESIZE_TOOL_NAME) -> ToolCallParse:
-    """Find and validate the resize tool call in a model turn.
+def parse_tool_call(
+    text: str, *, tool_name: str = RESIZE_TOOL_NAME, mode: ToolMode = "resize"
+) -> ToolCallParse:
+    """Find and validate the tool call in a model turn (the resize call by default).
 
     Accepted: exactly one ``<tool_call>…</tool_call>`` holding a JSON object (single- or multi-line)
     ``{"name": tool_name, "arguments": {"action": "resize"}}``; ``arguments`` may also be a JSON
     string that holds that object (as some servers' tool parsers emit). Anything else that still
     looks like a call — bad JSON, a wrong name or action, two calls, an unclosed tag — is
-    ``found`` with an ``error`` for the error turn.
+    ``found`` with an ``error`` for the error turn. With ``mode="zoom"`` or ``"both"``, a call
+    ``{"name": "image_zoom_in_tool", "arguments": {"bbox_2d": [x1, y1, x2, y2]}}`` is accepted
+    too (see :func:`validate_tool_call`).
 
     Example:
         >>> parse_tool_call("<think>fine</think><answer>cat</answer>").found
@@ -137,6 +153,9 @@ def parse_tool_call(text: str, *, tool_name: str = RESIZE_TOOL_NAME) -> ToolCall
         >>> parse_tool_call('<tool_call>{"name": "zoom", "arguments": {"action": "resize"}}'
         ...                 '</tool_call>').error
         "Unknown function 'zoom'. Available function tools are: `resize_image`"
+        >>> parse_tool_call('<tool_call>{"name": "image_zoom_in_tool", "arguments": '
+        ...                 '{"bbox_2d": [1, 2, 30, 40]}}</tool_call>', mode="zoom").call.is_zoom
+        True
     """
     blocks = _find_blocks(text, _TOOL_CALL)
     raw = tuple(body.strip() for body in blocks.bodies)
@@ -149,45 +168,58 @@ def parse_tool_call(text: str, *, tool_name: str = RESIZE_TOOL_NAME) -> ToolCall
             raw=(blocks.unclosed.strip(),),
         )
     if len(raw) > 1:
-        return ToolCallParse(
-            found=True,
-            error=f"You should only call function `{RESIZE_ACTION}` once per function call.",
-            raw=raw,
+        once = (
+            f"You should only call function `{RESIZE_ACTION}` once per function call."
+            if mode == "resize"
+            else "You should only call ONE function tool per step."
         )
-    call, error = _validate_call(raw[0], tool_name)
+        return ToolCallParse(found=True, error=once, raw=raw)
+    call, error = _validate_call(raw[0], tool_name, mode)
     return ToolCallParse(found=True, call=call, error=error, raw=raw)
 
 
-def _validate_call(body: str, tool_name: str) -> tuple[ToolCall | None, str | None]:
+def _validate_call(
+    body: str, tool_name: str, mode: ToolMode
+) -> tuple[ToolCall | None, str | None]:
     try:
         obj = _LENIENT_JSON.decode(body)
     except ValueError as exc:
         return None, f"The tool call is not valid JSON: {exc}"
-    return validate_tool_call(obj, tool_name=tool_name)
+    return validate_tool_call(obj, tool_name=tool_name, mode=mode)
 
 
 def validate_tool_call(
-    obj: Any, *, tool_name: str = RESIZE_TOOL_NAME
+    obj: Any, *, tool_name: str = RESIZE_TOOL_NAME, mode: ToolMode = "resize"
 ) -> tuple[ToolCall | None, str | None]:
     """Validate one decoded call ``{"name": ..., "arguments": ...}``: (call, None) or (None, error).
 
     The rule :func:`parse_tool_call` applies to the JSON inside ``<tool_call>``, for calls that
-    arrive already decoded (a native tool-calling model's ``tool_calls``).
+    arrive already decoded (a native tool-calling model's ``tool_calls``). ``mode`` says which
+    tools exist (``tool_name`` renames the resize tool). A zoom call needs ``bbox_2d`` as four
+    numbers and an optional string ``label``; whether the box lies on the image is checked by
+    the tool, which knows the image (:func:`visionthink_agent.images.zoom_box`).
 
     Example:
         >>> validate_tool_call({"name": "resize_image", "arguments": {"action": "resize"}})[1]
         >>> validate_tool_call({"name": "resize_image", "arguments": {"action": "zoom"}})[1]
         'Unknown Tool Type: zoom. Available function tools are: `resize`'
+        >>> validate_tool_call({"name": "image_zoom_in_tool", "arguments": {"bbox_2d": [1, 2]}},
+        ...                    mode="both")[1]
+        'bbox_2d must be a list of four numbers [x1, y1, x2, y2]'
     """
     if not isinstance(obj, dict):
         return None, "The tool call must be a JSON object with 'name' and 'arguments'"
+    names = tuple(tool_name if n == RESIZE_TOOL_NAME else n for n in tool_names(mode))
     name = obj.get("name")
-    if name != tool_name:
-        return None, f"Unknown function {name!r}. Available function tools are: `{tool_name}`"
+    if name not in names:
+        available = ", ".join(f"`{n}`" for n in names)
+        return None, f"Unknown function {name!r}. Available function tools are: {available}"
     arguments = obj.get("arguments")
     if isinstance(arguments, str):
         with contextlib.suppress(ValueError):
             arguments = _LENIENT_JSON.decode(arguments)
+    if name == ZOOM_TOOL_NAME:
+        return _validate_zoom(arguments)
     if not isinstance(arguments, dict):
         return None, "The tool call needs an 'arguments' object with an 'action'"
     action = arguments.get("action")
@@ -195,6 +227,23 @@ def validate_tool_call(
         # The authors' wording, so a trained model sees the message it learned from.
         return None, f"Unknown Tool Type: {action}. Available function tools are: `resize`"
     return ToolCall(name=name, arguments=arguments), None
+
+
+def _validate_zoom(arguments: Any) -> tuple[ToolCall | None, str | None]:
+    if not isinstance(arguments, dict):
+        return None, "The tool call needs an 'arguments' object with a 'bbox_2d'"
+    if "bbox_2d" not in arguments:
+        return None, "The zoom-in call needs 'bbox_2d': [x1, y1, x2, y2]"
+    try:
+        bbox = parse_bbox(arguments["bbox_2d"])
+    except ZoomBoxError as exc:
+        return None, str(exc)
+    label = arguments.get("label")
+    if label is not None and not isinstance(label, str):
+        return None, "The zoom-in call's 'label' must be a string"
+    if arguments.get("img_idx", 0) not in (0, "0"):
+        return None, "Only the user's image (img_idx 0) can be zoomed in on"
+    return ToolCall(name=ZOOM_TOOL_NAME, arguments={**arguments, "bbox_2d": list(bbox)}), None
 
 
 def extract_boxed(text: str) -> str | None:

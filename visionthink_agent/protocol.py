@@ -24,7 +24,8 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
-from typing import Any, Final, TypeAlias
+from dataclasses import dataclass
+from typing import Any, Final, Literal, TypeAlias, get_args
 
 __all__ = [
     "GENERAL_QA_SYSTEM_PROMPT",
@@ -35,10 +36,18 @@ __all__ = [
     "MAX_IMAGES",
     "MAX_MODEL_TURNS",
     "MAX_RESIZES",
+    "MAX_ZOOMS",
     "QWEN_IMAGE_TOKENS",
     "RESIZE_ACTION",
     "RESIZE_TOOL_NAME",
     "SYSTEM_PROMPT",
+    "TOOL_MODES",
+    "ZOOM_FOLLOWUP_PROMPT",
+    "ZOOM_SUCCESS_PREFIX",
+    "ZOOM_TOOL_NAME",
+    "BoxConvention",
+    "ToolBudget",
+    "ToolMode",
     "TOOL_ERROR_FOLLOWUP_PROMPT",
     "TOOL_ERROR_TEMPLATE",
     "TOOL_FOLLOWUP_PROMPT",
@@ -50,9 +59,15 @@ __all__ = [
     "load_strings",
     "render_parts",
     "resize_tool_schema",
+    "system_prompt",
+    "tool_budget",
     "tool_error_turn",
+    "tool_names",
+    "tool_schemas",
     "tool_success_turn",
     "user_turn",
+    "zoom_success_turn",
+    "zoom_tool_schema",
 ]
 
 
@@ -211,3 +226,210 @@ def resize_tool_schema(*, qwen_agent_fields: bool = False) -> dict[str, Any]:
         function.pop("name_for_human", None)
         function.pop("args_format", None)
     return {"type": "function", "function": function}
+
+
+# -- Beyond whole-image resize: the region zoom tool --------------------------------------------
+# No released VisionThink checkpoint saw these strings: the project wrote them, in the released
+# prompt's own style (Qwen-Agent declaration lines inside <tools>, a <tool_response> user turn),
+# so a model trained with ``tool_mode="zoom"`` or ``"both"`` on either surface sees one protocol.
+# ``tool_mode="resize"`` (the default everywhere) stays byte-exact to the released checkpoints.
+
+ToolMode: TypeAlias = Literal["resize", "zoom", "both"]
+"""Which high-resolution request the model may make: the whole image, a region, or either."""
+TOOL_MODES: Final[tuple[str, ...]] = get_args(ToolMode)
+BoxConvention: TypeAlias = Literal["first_look_pixels", "relative_1000"]
+"""How ``bbox_2d`` is written: absolute pixels of the first look the model was shown
+(Qwen2.5-VL's grounding convention) or 0–1000 relative coordinates (Qwen3-VL's)."""
+
+ZOOM_TOOL_NAME: Final[str] = "image_zoom_in_tool"
+"""The name Qwen3-VL's "think with images" cookbook, DeepEyes and Mini-o3 use for the same tool."""
+MAX_ZOOMS: Final[int] = 2
+"""Region views allowed per question (a third call gets the error turn)."""
+ZOOM_SUCCESS_PREFIX: Final[str] = "<tool_response>\nThe zoomed-in region is shown below:\n"
+ZOOM_FOLLOWUP_PROMPT: Final[str] = (
+    "Please carefully analyze the region returned from the image zoom-in tool in combination "
+    "with the original question and image from the user, continue your reasoning process inside "
+    "<think> and </think> and then write your final answer inside <answer> and </answer>."
+)
+
+_BOX_DESCRIPTIONS: Final[dict[str, str]] = {
+    "first_look_pixels": (
+        "The region to zoom in on, as [x1, y1, x2, y2]: the top-left and bottom-right corners "
+        "in pixel coordinates of the image you were shown (x to the right, y down)."
+    ),
+    "relative_1000": (
+        "The region to zoom in on, as [x1, y1, x2, y2]: the top-left and bottom-right corners "
+        "in relative coordinates from 0 to 1000 (x to the right, y down)."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ToolBudget:
+    """High-resolution requests one question may make in a tool mode.
+
+    Example:
+        >>> tool_budget("both")
+        ToolBudget(resizes=1, zooms=2)
+        >>> tool_budget("zoom").max_model_turns
+        3
+    """
+
+    resizes: int
+    zooms: int
+
+    @property
+    def max_model_turns(self) -> int:
+        """One turn per allowed request, plus the answer."""
+        return self.resizes + self.zooms + 1
+
+    @property
+    def max_images(self) -> int:
+        """The first look plus one image per allowed request."""
+        return self.resizes + self.zooms + 1
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in TOOL_MODES:
+        raise ValueError(f"unknown tool mode {mode!r}: use one of {', '.join(TOOL_MODES)}")
+
+
+def _check_boxes(boxes: str) -> None:
+    if boxes not in _BOX_DESCRIPTIONS:
+        raise ValueError(
+            f"unknown box convention {boxes!r}: use one of {', '.join(_BOX_DESCRIPTIONS)}"
+        )
+
+
+def tool_budget(mode: ToolMode) -> ToolBudget:
+    """The requests allowed per question in ``mode`` (resize: 1 resize; zoom: 2 zooms; both).
+
+    Example:
+        >>> tool_budget("resize")
+        ToolBudget(resizes=1, zooms=0)
+
+    Raises:
+        ValueError: for an unknown mode.
+    """
+    _check_mode(mode)
+    return ToolBudget(
+        resizes=MAX_RESIZES if mode != "zoom" else 0,
+        zooms=MAX_ZOOMS if mode != "resize" else 0,
+    )
+
+
+def tool_names(mode: ToolMode) -> tuple[str, ...]:
+    """The function names a model may call in ``mode``.
+
+    Example:
+        >>> tool_names("both")
+        ('resize_image', 'image_zoom_in_tool')
+    """
+    budget = tool_budget(mode)
+    return tuple(
+        name
+        for name, allowed in ((RESIZE_TOOL_NAME, budget.resizes), (ZOOM_TOOL_NAME, budget.zooms))
+        if allowed
+    )
+
+
+def zoom_tool_schema(
+    boxes: BoxConvention = "first_look_pixels", *, qwen_agent_fields: bool = False
+) -> dict[str, Any]:
+    """The ``image_zoom_in_tool`` as an OpenAI function schema.
+
+    ``bbox_2d`` is required; ``label`` (what the region holds) is optional, as in Qwen3-VL's
+    own zoom tool. The ``bbox_2d`` description states the coordinate convention of the family.
+
+    Args:
+        boxes: the box convention of the model family.
+        qwen_agent_fields: add ``name_for_human`` and ``args_format`` (the system prompt's style).
+
+    Example:
+        >>> fn = zoom_tool_schema("relative_1000")["function"]
+        >>> fn["name"], fn["parameters"]["required"], "0 to 1000" in str(fn["parameters"])
+        ('image_zoom_in_tool', ['bbox_2d'], True)
+    """
+    _check_boxes(boxes)
+    function: dict[str, Any] = {
+        "name": ZOOM_TOOL_NAME,
+        "description": (
+            "Zoom in on a region of the image: returns that region cropped from the original "
+            "full-resolution image. You should only use this tool if the critical information "
+            "needed to answer the question is too small to read at the current resolution."
+        ),
+        "parameters": {
+            "properties": {
+                "bbox_2d": {
+                    "description": _BOX_DESCRIPTIONS[boxes],
+                    "type": "array",
+                    "items": {"type": "number"},
+                    "minItems": 4,
+                    "maxItems": 4,
+                },
+                "label": {
+                    "description": "The name of the object or text in the region.",
+                    "type": "string",
+                },
+            },
+            "required": ["bbox_2d"],
+            "type": "object",
+        },
+    }
+    if qwen_agent_fields:
+        function = {
+            "name_for_human": ZOOM_TOOL_NAME,
+            **function,
+            "args_format": "Format the arguments as a JSON object.",
+        }
+    return {"type": "function", "function": function}
+
+
+def tool_schemas(
+    mode: ToolMode = "resize", boxes: BoxConvention = "first_look_pixels"
+) -> list[dict[str, Any]]:
+    """The OpenAI function schemas of the tools of ``mode`` (for ``bind_tools`` / ``tools=``).
+
+    Example:
+        >>> [s["function"]["name"] for s in tool_schemas("both")]
+        ['resize_image', 'image_zoom_in_tool']
+    """
+    names = tool_names(mode)
+    schemas = [resize_tool_schema()] if RESIZE_TOOL_NAME in names else []
+    return schemas + ([zoom_tool_schema(boxes)] if ZOOM_TOOL_NAME in names else [])
+
+
+def system_prompt(mode: ToolMode = "resize", boxes: BoxConvention = "first_look_pixels") -> str:
+    """The system message for ``mode``: the released prompt for ``resize``, byte for byte.
+
+    For ``zoom`` and ``both``, the released prompt with its ``<tools>`` block holding one
+    Qwen-Agent declaration line per tool (the zoom line states the box convention).
+
+    Example:
+        >>> system_prompt() == SYSTEM_PROMPT
+        True
+        >>> prompt = system_prompt("both", "relative_1000")
+        >>> prompt.count('"name": "resize_image"'), prompt.count('"name": "image_zoom_in_tool"')
+        (1, 1)
+    """
+    _check_mode(mode)
+    _check_boxes(boxes)
+    if mode == "resize":
+        return SYSTEM_PROMPT
+    head, rest = SYSTEM_PROMPT.split("<tools>\n", 1)
+    resize_line, tail = rest.split("\n</tools>", 1)
+    lines = [resize_line] if mode == "both" else []
+    lines.append(json.dumps(zoom_tool_schema(boxes, qwen_agent_fields=True), ensure_ascii=False))
+    head = head.replace("the function tool shown below", "the function tools shown below")
+    return head + "<tools>\n" + "\n".join(lines) + "\n</tools>" + tail
+
+
+def zoom_success_turn() -> list[Part]:
+    """Render the user turn that returns a zoomed-in region (the resize turn's shape).
+
+    Example:
+        >>> parts = zoom_success_turn()
+        >>> parts[0].splitlines()[1], parts[1] is IMAGE
+        ('The zoomed-in region is shown below:', True)
+    """
+    return [ZOOM_SUCCESS_PREFIX, IMAGE, TOOL_SUCCESS_SUFFIX + ZOOM_FOLLOWUP_PROMPT]

@@ -37,10 +37,27 @@ from visionthink_agent.images.loading import (
     load_image,
 )
 from visionthink_agent.images.modes import to_rgb
-from visionthink_agent.images.tokens import TokenAccount, smart_resize, visual_tokens
+from visionthink_agent.images.regions import (
+    PixelBox,
+    ZoomBoxError,
+    crop_region,
+    crop_size,
+    parse_bbox,
+    zoom_box,
+)
+from visionthink_agent.images.tokens import (
+    QWEN2_5_VL,
+    QWEN3_VL,
+    TokenAccount,
+    VisionGeometry,
+    smart_resize,
+    visual_tokens,
+)
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "QWEN2_5_VL",
+    "QWEN3_VL",
     "DEFAULT_PIXEL_LIMIT",
     "CorruptImageError",
     "DownloadError",
@@ -51,11 +68,16 @@ __all__ = [
     "ImageTooSmallError",
     "LocalFileError",
     "NotAnImageError",
+    "PixelBox",
     "SourceImage",
     "TokenAccount",
     "UnsafeURLError",
     "UnsupportedSourceError",
+    "VisionGeometry",
+    "ZoomBoxError",
     "check_url_is_public",
+    "crop_region",
+    "crop_size",
     "downsample_for_first_look",
     "encode_image",
     "ensure_min_side",
@@ -65,8 +87,10 @@ __all__ = [
     "inline_image_bytes",
     "is_image_block",
     "load_image",
+    "parse_bbox",
     "remedy_for",
     "smart_resize",
     "to_rgb",
     "visual_tokens",
+    "zoom_box",
 ]

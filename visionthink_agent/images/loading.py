@@ -31,7 +31,7 @@ import os
 import re
 import threading
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeAlias
 from urllib.parse import unquote, urlsplit
@@ -61,7 +61,15 @@ from visionthink_agent.images.first_look import (
     min_side_size,
 )
 from visionthink_agent.images.modes import to_rgb
-from visionthink_agent.images.tokens import MAX_ASPECT_RATIO, TokenAccount, visual_tokens
+from visionthink_agent.images.regions import PixelBox, crop_region, crop_size, zoom_box
+from visionthink_agent.images.tokens import (
+    MAX_ASPECT_RATIO,
+    QWEN2_5_VL,
+    TokenAccount,
+    VisionGeometry,
+    visual_tokens,
+)
+from visionthink_agent.protocol import BoxConvention
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -169,20 +177,71 @@ class SourceImage:
         return MIME_TYPES.get(self.format or "")
 
     def token_account(
-        self, *, resized: bool, min_pixels: int = 3136, max_pixels: int = 12845056
+        self,
+        *,
+        resized: bool,
+        zooms: Sequence[PixelBox] = (),
+        min_pixels: int | None = None,
+        max_pixels: int | None = None,
+        geometry: VisionGeometry = QWEN2_5_VL,
     ) -> TokenAccount:
-        """Visual tokens of one question on this image (Qwen2.5-VL arithmetic).
+        """Visual tokens of one question on this image (Qwen2.5-VL arithmetic by default).
+
+        Args:
+            resized: the whole high-resolution image was requested.
+            zooms: the pixel boxes of the regions requested (each crop counts its own tokens).
+            min_pixels: override of the geometry's ``min_pixels``.
+            max_pixels: override of the geometry's ``max_pixels``.
+            geometry: the model family's processor geometry.
 
         Example:
-            >>> load_image(Image.new("RGB", (1920, 1080))).token_account(resized=False).saved
+            >>> src = load_image(Image.new("RGB", (1920, 1080)))
+            >>> src.token_account(resized=False).saved
             2045
+            >>> src.token_account(resized=False, zooms=[(0, 0, 560, 280)]).high_res
+            200
         """
-        limits = {"min_pixels": min_pixels, "max_pixels": max_pixels}
+        limits = {"min_pixels": min_pixels, "max_pixels": max_pixels, "geometry": geometry}
+        full = visual_tokens(*self.high_res_size, **limits)
+        crops = sum(visual_tokens(*crop_size(box), **limits) for box in zooms)
         return TokenAccount(
             first_look=visual_tokens(*self.first_look_size, **limits),
-            high_res=visual_tokens(*self.high_res_size, **limits) if resized else 0,
-            full_res_baseline=visual_tokens(*self.high_res_size, **limits),
+            high_res=(full if resized else 0) + crops,
+            full_res_baseline=full,
         )
+
+    def zoom_box(self, bbox: Any, *, boxes: BoxConvention) -> PixelBox:
+        """The pixel box of the original that a model's ``bbox_2d`` names (see :mod:`.regions`).
+
+        Example:
+            >>> load_image(Image.new("RGB", (400, 200))).zoom_box(
+            ...     [10, 20, 60, 45], boxes="first_look_pixels")
+            (20, 40, 120, 90)
+
+        Raises:
+            ZoomBoxError: the box names no region of the image (message for the error turn).
+        """
+        return zoom_box(
+            bbox, original_size=self.size, first_look_size=self.first_look_size, boxes=boxes
+        )
+
+    def zoom(self, box: PixelBox) -> Image.Image:
+        """The region ``box`` of the original, RGB, ≥ 28 px a side (cached per box).
+
+        Example:
+            >>> load_image(Image.new("RGB", (400, 200))).zoom((20, 40, 120, 90)).size
+            (100, 50)
+        """
+        return self._cached(f"zoom{box}", lambda: crop_region(self.decode(), box))
+
+    def zoom_payload(self, box: PixelBox) -> EncodedImage:
+        """The region ``box``, encoded like the other views (cached per box).
+
+        Example:
+            >>> load_image(Image.new("RGB", (400, 200))).zoom_payload((0, 0, 10, 10)).width
+            28
+        """
+        return self._cached(f"zoom_payload{box}", lambda: self._encode(self.zoom(box)))
 
     # -- pixels ------------------------------------------------------------------------------
     def decode(self) -> Image.Image:
