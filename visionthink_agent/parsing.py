@@ -178,9 +178,7 @@ def parse_tool_call(
     return ToolCallParse(found=True, call=call, error=error, raw=raw)
 
 
-def _validate_call(
-    body: str, tool_name: str, mode: ToolMode
-) -> tuple[ToolCall | None, str | None]:
+def _validate_call(body: str, tool_name: str, mode: ToolMode) -> tuple[ToolCall | None, str | None]:
     try:
         obj = _LENIENT_JSON.decode(body)
     except ValueError as exc:

@@ -22,9 +22,9 @@ Example:
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from dataclasses import dataclass
 from typing import Any, Final, Literal, TypeAlias, get_args
 
 __all__ = [
@@ -41,21 +41,21 @@ __all__ = [
     "RESIZE_ACTION",
     "RESIZE_TOOL_NAME",
     "SYSTEM_PROMPT",
+    "TOOL_ERROR_FOLLOWUP_PROMPT",
+    "TOOL_ERROR_TEMPLATE",
+    "TOOL_FOLLOWUP_PROMPT",
     "TOOL_MODES",
+    "TOOL_SUCCESS_PREFIX",
+    "TOOL_SUCCESS_SUFFIX",
+    "USER_PROMPT_TEMPLATE",
     "ZOOM_FOLLOWUP_PROMPT",
     "ZOOM_SUCCESS_PREFIX",
     "ZOOM_TOOL_NAME",
     "BoxConvention",
-    "ToolBudget",
-    "ToolMode",
-    "TOOL_ERROR_FOLLOWUP_PROMPT",
-    "TOOL_ERROR_TEMPLATE",
-    "TOOL_FOLLOWUP_PROMPT",
-    "TOOL_SUCCESS_PREFIX",
-    "TOOL_SUCCESS_SUFFIX",
-    "USER_PROMPT_TEMPLATE",
     "ImageSlot",
     "Part",
+    "ToolBudget",
+    "ToolMode",
     "load_strings",
     "render_parts",
     "resize_tool_schema",

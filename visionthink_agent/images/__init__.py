@@ -56,9 +56,9 @@ from visionthink_agent.images.tokens import (
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "DEFAULT_PIXEL_LIMIT",
     "QWEN2_5_VL",
     "QWEN3_VL",
-    "DEFAULT_PIXEL_LIMIT",
     "CorruptImageError",
     "DownloadError",
     "EncodedImage",

@@ -201,12 +201,16 @@ class SourceImage:
             >>> src.token_account(resized=False, zooms=[(0, 0, 560, 280)]).high_res
             200
         """
-        limits = {"min_pixels": min_pixels, "max_pixels": max_pixels, "geometry": geometry}
-        full = visual_tokens(*self.high_res_size, **limits)
-        crops = sum(visual_tokens(*crop_size(box), **limits) for box in zooms)
+
+        def tokens(size: tuple[int, int]) -> int:
+            return visual_tokens(
+                *size, min_pixels=min_pixels, max_pixels=max_pixels, geometry=geometry
+            )
+
+        full = tokens(self.high_res_size)
         return TokenAccount(
-            first_look=visual_tokens(*self.first_look_size, **limits),
-            high_res=(full if resized else 0) + crops,
+            first_look=tokens(self.first_look_size),
+            high_res=(full if resized else 0) + sum(tokens(crop_size(box)) for box in zooms),
             full_res_baseline=full,
         )
 

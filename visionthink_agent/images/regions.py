@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from collections.abc import Sequence
@@ -57,10 +58,8 @@ def parse_bbox(value: Any) -> tuple[float, float, float, float]:
         ZoomBoxError: when it is not a list of four finite numbers.
     """
     if isinstance(value, str):
-        try:
+        with contextlib.suppress(ValueError):
             value = json.loads(value)
-        except ValueError:
-            pass
     if (
         not isinstance(value, Sequence)
         or isinstance(value, str)

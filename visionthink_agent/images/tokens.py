@@ -18,12 +18,12 @@ import math
 from dataclasses import dataclass
 
 __all__ = [
-    "QWEN2_5_VL",
-    "QWEN3_VL",
     "DEFAULT_MAX_PIXELS",
     "DEFAULT_MIN_PIXELS",
     "MAX_ASPECT_RATIO",
     "PIXELS_PER_TOKEN",
+    "QWEN2_5_VL",
+    "QWEN3_VL",
     "TokenAccount",
     "VisionGeometry",
     "smart_resize",
