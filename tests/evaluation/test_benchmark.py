@@ -30,7 +30,11 @@ def test_three_formats_read_the_same_samples(synthetic: SyntheticBenchmark) -> N
         assert all(_pixels(a.image) == _pixels(b.image) for a, b in zip(first, other, strict=False))
     metadata = dict(first[0].metadata)
     assert metadata.pop("caption").startswith("a small label with the number ")
+    box = metadata.pop("target_box")
+    assert len(box) == 4
+    assert all(isinstance(v, int) for v in box)
     assert metadata == {"category": "serial", "needs_high_res": True}
+    assert first[1].metadata["target_box"] is None  # a coarse question
 
 
 def test_visionthink_training_columns_and_limit(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -9,6 +11,9 @@ from PIL import Image
 from visionthink_agent.evaluation import make_synthetic_samples, write_synthetic_benchmark
 from visionthink_agent.evaluation.synthetic import PRESETS
 from visionthink_agent.images import downsample_for_first_look
+
+IMAGES_DIGEST = "a6ded7f4e330d06d623f330b3c920cd01d79ac32fe1ca62842b4de716351b120"
+"""sha256 of the first 8 images of each preset and split, as generated before ``target_box``."""
 
 
 def test_same_seed_same_samples_other_seed_other_answers() -> None:
@@ -99,3 +104,32 @@ def test_unknown_preset_or_split_is_refused() -> None:
         make_synthetic_samples(2, fine_every=0)
     with pytest.raises(ValueError, match="at least 224x224"):
         make_synthetic_samples(2, preset="demo", size=(200, 200))
+
+
+@pytest.mark.parametrize("preset", ["standard", "demo"])
+def test_the_fine_print_lies_in_its_target_box(preset: str) -> None:
+    samples = make_synthetic_samples(24, preset=preset, fine_every=2)
+    assert all(s.target_box is None for s in samples if not s.needs_high_res)
+    for sample in (s for s in samples if s.needs_high_res):
+        assert sample.target_box is not None
+        left, top, right, bottom = sample.target_box
+        assert 0 <= left < right <= sample.image.width
+        assert 0 <= top < bottom <= sample.image.height
+        print_ = np.asarray(sample.image.convert("L")) < 100  # black print (the labels are lighter)
+        inside = print_[top:bottom, left:right]
+        assert inside.sum() >= 20, sample.id
+        assert inside.sum() == print_.sum(), sample.id  # every dark pixel is in the box
+        # the box is compact: a small part of the image
+        assert (right - left) * (bottom - top) <= sample.image.width * sample.image.height / 8
+        assert sample.row()["target_box"] == list(sample.target_box)
+
+
+def test_adding_the_target_box_left_the_images_as_they_were() -> None:
+    # the shipped demo model was trained on these pixels: a digest of the first eval and train
+    # images of both presets, taken before the target box existed
+    digest = hashlib.sha256()
+    for preset in ("standard", "demo"):
+        for split in ("eval", "train"):
+            for sample in make_synthetic_samples(8, preset=preset, split=split):
+                digest.update(sample.image.tobytes())
+    assert digest.hexdigest() == IMAGES_DIGEST

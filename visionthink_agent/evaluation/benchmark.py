@@ -55,7 +55,8 @@ class EvalSample:
         image: what ``load_image`` reads: a path, bytes, URL or PIL image.
         question: the question text.
         answer: the ground truth, as text.
-        metadata: the row's other scalar columns (e.g. ``category``), kept in the records.
+        metadata: the row's other scalar columns (e.g. ``category``) and lists of scalars (e.g.
+            the synthetic ``target_box``), kept in the records.
 
     Example:
         >>> EvalSample("q1", "cat.png", "What animal?", "cat").metadata
@@ -106,6 +107,19 @@ def _image_value(value: Any, base_dir: Path | None, row: int) -> ImageInput:
     if value is None or value == "" or value == b"":
         raise BenchmarkError(f"row {row}: empty image cell")
     return value  # a PIL image (datasets decodes Image features) or another load_image input
+
+
+def _is_plain(value: Any) -> bool:
+    """A cell kept as metadata: a scalar, None, or a list of scalars (e.g. a box).
+
+    Example:
+        >>> _is_plain(3), _is_plain([1, 2, 3, 4]), _is_plain({"bytes": b""}), _is_plain([[1]])
+        (True, True, False, False)
+    """
+    scalar = (str, int, float, bool)
+    if isinstance(value, list):
+        return all(isinstance(v, scalar) for v in value)
+    return value is None or isinstance(value, scalar)
 
 
 def _read_rows(path: Path, split: str | None) -> tuple[list[dict[str, Any]], Path | None]:
@@ -206,11 +220,7 @@ def load_benchmark(
             raise BenchmarkError(f"row {number}: empty {question_key!r}")
         if answer is None:
             raise BenchmarkError(f"row {number}: no {answer_key!r}")
-        metadata = {
-            k: v
-            for k, v in row.items()
-            if k not in used and (v is None or isinstance(v, (str, int, float, bool)))
-        }
+        metadata = {k: v for k, v in row.items() if k not in used and _is_plain(v)}
         samples.append(
             EvalSample(
                 id=sample_id,

@@ -13,7 +13,11 @@ Two splits: ``eval`` (the default, ``Random(seed)``) and ``train``, separate ran
 a model trained on ``train`` is evaluated on images it never saw.
 
 The columns are the ones real VQA sets use (``id``, ``image``, ``question``, ``answer``) plus
-``category``, ``needs_high_res`` and ``caption``. One call writes the same samples three ways:
+``category``, ``needs_high_res``, ``caption`` and ``target_box``. A fine question's small print
+lies on one compact label, and ``target_box`` is that label's ``[left, top, right, bottom]`` in
+original pixels (right/bottom exclusive, as Pillow crops): cropping it from the original is
+enough to answer, so a zoom tool can do with a fraction of the tokens of the whole image. Coarse
+questions have ``target_box`` None. One call writes the same samples three ways:
 a JSONL file with images beside it, a parquet file with the image bytes inline (the Hugging
 Face ``Image`` struct ``{"bytes", "path"}``), and a ``datasets.save_to_disk`` folder.
 
@@ -36,6 +40,8 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
+
+from visionthink_agent.images import PixelBox
 
 __all__ = [
     "PRESETS",
@@ -211,11 +217,14 @@ class SyntheticSample:
         needs_high_res: whether the answer is unreadable in the half-size first look.
         caption: what the image shows, in words (e.g. ``a circle coloured red``, ``a small label
             with the number 6901``): supervision for a trained model's reasoning.
+        target_box: for a fine question, the small label that holds all of the print it asks
+            about, ``(left, top, right, bottom)`` in original pixels (right/bottom exclusive):
+            the region a zoom needs; None for a coarse question.
 
     Example:
         >>> s = make_synthetic_samples(1)[0]
-        >>> s.id, s.needs_high_res, s.image.size
-        ('syn-0000', True, (896, 672))
+        >>> s.id, s.needs_high_res, s.image.size, s.target_box
+        ('syn-0000', True, (896, 672), (657, 334, 808, 379))
     """
 
     id: str
@@ -225,13 +234,14 @@ class SyntheticSample:
     category: str
     needs_high_res: bool
     caption: str = ""
+    target_box: PixelBox | None = None
 
     def row(self) -> dict[str, Any]:
         """The sample's columns without the image.
 
         Example:
             >>> sorted(make_synthetic_samples(1)[0].row())
-            ['answer', 'caption', 'category', 'id', 'needs_high_res', 'question']
+            ['answer', 'caption', 'category', 'id', 'needs_high_res', 'question', 'target_box']
         """
         return {
             "id": self.id,
@@ -240,6 +250,7 @@ class SyntheticSample:
             "category": self.category,
             "needs_high_res": self.needs_high_res,
             "caption": self.caption,
+            "target_box": None if self.target_box is None else list(self.target_box),
         }
 
 
@@ -290,13 +301,13 @@ def _label_place(
 
 def _small_label(
     rng: random.Random, image: Image.Image, text: str, preset: SyntheticPreset
-) -> None:
-    """Print ``text`` in small type on a label at a random place.
+) -> PixelBox:
+    """Print ``text`` in small type on a label at a random place; returns the label's box.
 
     The standard label is white with a decoy line and hatching. The demo label is a grey sheet
     with the text printed over and over, one copy per ``cell`` (``pitch`` px a character):
     with 28×14 cells on the 28-px grid, every visual token of the label holds the whole text
-    twice, the same way.
+    twice, the same way. Everything drawn lies inside the returned box (right/bottom exclusive).
     """
     draw = ImageDraw.Draw(image)
     font = ImageFont.load_default(size=preset.small_text_px)
@@ -314,7 +325,7 @@ def _small_label(
                 for i, char in enumerate(text):
                     x = left + copy * cell_w + i * preset.pitch + dx
                     draw.text((x, top + row * cell_h + dy), char, fill="black", font=font)
-        return
+        return left, top, left + label_w, top + label_h
     draw.rectangle(
         (left, top, left + label_w, top + label_h), fill=preset.label_fill[1], outline=(90, 90, 90)
     )
@@ -324,10 +335,11 @@ def _small_label(
     for i in range(3):  # hatching beside the text: fine structure that also blurs away
         x = left + label_w - 40 + 10 * i
         draw.line((x, top + 6, x + 6, top + label_h - 6), fill=(60, 60, 60), width=1)
+    return left, top, left + label_w + 1, top + label_h + 1  # the outline is inclusive
 
 
-_Drawn = tuple[Image.Image, str, str, str]
-"""``(image, question, answer, caption)``."""
+_Drawn = tuple[Image.Image, str, str, str, PixelBox | None]
+"""``(image, question, answer, caption, target_box)``."""
 
 
 def _serial(rng: random.Random, size: tuple[int, int], preset: SyntheticPreset) -> _Drawn:
@@ -335,23 +347,23 @@ def _serial(rng: random.Random, size: tuple[int, int], preset: SyntheticPreset) 
     digits, label = preset.serial_digits, preset.label_fill[0]
     if digits == 1:
         code = str(rng.randint(0, 9))
-        _small_label(rng, image, code, preset)
+        box = _small_label(rng, image, code, preset)
         question = f"What is the small digit printed on the {label} label?"
-        return image, question, code, f"a small label with the digit {code}"
+        return image, question, code, f"a small label with the digit {code}", box
     code = f"{rng.randint(10 ** (digits - 1), 10**digits - 1)}"
-    _small_label(rng, image, code, preset)
+    box = _small_label(rng, image, code, preset)
     question = (
         f"What is the {_NUMBER_WORDS[digits]}-digit number printed on the small {label} label?"
     )
-    return image, question, code, f"a small label with the number {code}"
+    return image, question, code, f"a small label with the number {code}", box
 
 
 def _word(rng: random.Random, size: tuple[int, int], preset: SyntheticPreset) -> _Drawn:
     image = _background(rng, size, preset)
     word = rng.choice(preset.words)
-    _small_label(rng, image, word.upper(), preset)
+    box = _small_label(rng, image, word.upper(), preset)
     question = f"What word is printed in small capital letters on the {preset.label_fill[0]} label?"
-    return image, question, word, f"a small label with the word {word}"
+    return image, question, word, f"a small label with the word {word}", box
 
 
 def _draw_shape(
@@ -382,13 +394,13 @@ def _big_shape(
 def _color(rng: random.Random, size: tuple[int, int], preset: SyntheticPreset) -> _Drawn:
     image, color, shape = _big_shape(rng, size, preset)
     question = f"What colour is the large {shape} in the middle of the image?"
-    return image, question, color, f"a {shape} coloured {color}"
+    return image, question, color, f"a {shape} coloured {color}", None
 
 
 def _shape(rng: random.Random, size: tuple[int, int], preset: SyntheticPreset) -> _Drawn:
     image, color, shape = _big_shape(rng, size, preset)
     question = "Which shape is drawn large in the middle: circle, square or triangle?"
-    return image, question, shape, f"a {shape} coloured {color}"
+    return image, question, shape, f"a {shape} coloured {color}", None
 
 
 def _write_large(image: Image.Image, text: str, px: int) -> None:
@@ -403,7 +415,7 @@ def _digit(rng: random.Random, size: tuple[int, int], preset: SyntheticPreset) -
     digit = str(rng.randint(0, 9))
     _write_large(image, digit, min(size) // 2)
     question = "Which digit is written in large type in the centre of the image?"
-    return image, question, digit, f"the digit {digit}"
+    return image, question, digit, f"the digit {digit}", None
 
 
 def _text(rng: random.Random, size: tuple[int, int], preset: SyntheticPreset) -> _Drawn:
@@ -411,7 +423,7 @@ def _text(rng: random.Random, size: tuple[int, int], preset: SyntheticPreset) ->
     word = rng.choice(preset.words)
     _write_large(image, word.upper(), min(size) // 6)
     question = "What word is written in large letters in the centre of the image?"
-    return image, question, word, f"the word {word}"
+    return image, question, word, f"the word {word}", None
 
 
 _Maker = Callable[[random.Random, tuple[int, int], SyntheticPreset], _Drawn]
@@ -484,9 +496,11 @@ def make_synthetic_samples(
             category = style.fine[(i // every) % len(style.fine)]
         else:
             category = style.coarse[(i - i // every - 1) % len(style.coarse)]
-        image, question, answer, caption = _MAKERS[category](rng, size, style)
+        image, question, answer, caption, box = _MAKERS[category](rng, size, style)
         sample_id = f"{prefix}{i:04d}" if split == "eval" else f"{prefix}{i:05d}"
-        samples.append(SyntheticSample(sample_id, image, question, answer, category, fine, caption))
+        samples.append(
+            SyntheticSample(sample_id, image, question, answer, category, fine, caption, box)
+        )
     return samples
 
 
@@ -570,6 +584,7 @@ def write_synthetic_benchmark(
                 "category": datasets.Value("string"),
                 "needs_high_res": datasets.Value("bool"),
                 "caption": datasets.Value("string"),
+                "target_box": datasets.Sequence(datasets.Value("int32")),
                 "image": datasets.Image(),
             }
         )
