@@ -35,7 +35,12 @@ from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
 from visionthink_agent.parsing import check_format, extract_answer, parse_tool_call
-from visionthink_agent.protocol import TOOL_ERROR_FOLLOWUP_PROMPT, TOOL_FOLLOWUP_PROMPT
+from visionthink_agent.protocol import (
+    TOOL_ERROR_FOLLOWUP_PROMPT,
+    TOOL_FOLLOWUP_PROMPT,
+    ZOOM_FOLLOWUP_PROMPT,
+    ToolMode,
+)
 
 __all__ = [
     "DEFAULT_PENALTY",
@@ -67,11 +72,13 @@ PenaltySemantics: TypeAlias = Literal["released", "paper"]
 
 # The tool turn inside a decoded veRL response: an optional end of the model's turn, the role
 # header of the turn the loop appended (``user`` as the checkpoints were trained, or ``tool``
-# with a tool-aware template), its body (ends with one of the two follow-up prompts), and the
-# header of the next model turn. Special tokens may have been kept or skipped when decoding.
+# with a tool-aware template), its body (ends with one of the follow-up prompts: resize, zoom
+# or error), and the header of the next model turn. Special tokens may have been kept or
+# skipped when decoding.
+_FOLLOWUPS = (TOOL_FOLLOWUP_PROMPT, ZOOM_FOLLOWUP_PROMPT, TOOL_ERROR_FOLLOWUP_PROMPT)
 _TOOL_TURN = re.compile(
     r"(?:<\|im_end\|>)?\n?(?:<\|im_start\|>)?(?:user|tool)\n<tool_response>\n.*?"
-    rf"(?:{re.escape(TOOL_FOLLOWUP_PROMPT)}|{re.escape(TOOL_ERROR_FOLLOWUP_PROMPT)})"
+    rf"(?:{'|'.join(re.escape(prompt) for prompt in _FOLLOWUPS)})"
     r"(?:<\|im_end\|>)?\n?(?:<\|im_start\|>)?assistant\n",
     re.DOTALL,
 )
@@ -107,13 +114,17 @@ def split_model_turns(solution_str: str) -> list[str]:
     return [_TRAILING_END.sub("", turn) for turn in _TOOL_TURN.split(solution_str)]
 
 
-def format_score(turns: Sequence[str], *, strict_tool_call: bool = False) -> float:
+def format_score(
+    turns: Sequence[str], *, strict_tool_call: bool = False, mode: ToolMode = "resize"
+) -> float:
     """1.0 when every turn is well formed (protocol §4), else 0.0.
 
     Args:
         turns: the model's turns (see :func:`split_model_turns`).
-        strict_tool_call: also require each call to be a valid ``resize_image`` call, as the
-            paper says; the released code (default) only checks the tags.
+        strict_tool_call: also require each call to be a valid call of a tool of ``mode``
+            (``resize_image`` in VisionThink), as the paper says; the released code (default)
+            only checks the tags.
+        mode: the tool mode the trajectory ran in (which calls ``strict_tool_call`` accepts).
 
     Example:
         >>> format_score(["<think>a</think><answer>b</answer>"])
@@ -125,18 +136,23 @@ def format_score(turns: Sequence[str], *, strict_tool_call: bool = False) -> flo
     """
     if not check_format(list(turns)).ok:
         return 0.0
-    if strict_tool_call and not all(parse_tool_call(turn).ok for turn in turns[:-1]):
+    if strict_tool_call and not all(parse_tool_call(turn, mode=mode).ok for turn in turns[:-1]):
         return 0.0
     return 1.0
 
 
 def is_resized(turns: Sequence[str]) -> bool:
-    """Whether the trajectory asked for the high-resolution image.
+    """Whether the trajectory made a high-resolution request.
 
-    "Resize" in the reward means a tool call (even an erroneous one) in a non-final turn.
+    "Resize" in the reward means any tool call (even an erroneous one) in a non-final turn: a
+    resize of the whole image or a zoom on a region, in every tool mode.
 
     Example:
         >>> is_resized(["<think>a</think><tool_call>bad json</tool_call>", "<answer>x</answer>"])
+        True
+        >>> zoom = ('<tool_call>{"name": "image_zoom_in_tool", "arguments": '
+        ...         '{"bbox_2d": [0, 0, 9, 9]}}</tool_call>')
+        >>> is_resized([zoom, zoom, "<answer>x</answer>"])
         True
         >>> is_resized(["<think>a</think><tool_call>{}</tool_call>"])  # never got a second turn
         False
@@ -161,8 +177,13 @@ class TrajectoryFacts:
     turns: tuple[str, ...]
 
 
-def assess_turns(turns: Sequence[str], *, strict_tool_call: bool = False) -> TrajectoryFacts:
+def assess_turns(
+    turns: Sequence[str], *, strict_tool_call: bool = False, mode: ToolMode = "resize"
+) -> TrajectoryFacts:
     """Read the answer, the resize flag and the format off a trajectory's model turns.
+
+    ``strict_tool_call`` and ``mode`` are as in :func:`format_score`; the resize flag counts
+    any high-resolution request, whatever the mode (:func:`is_resized`).
 
     Example:
         >>> facts = assess_turns(["<think>easy</think><answer>\\\\boxed{B}</answer>"])
@@ -177,7 +198,7 @@ def assess_turns(turns: Sequence[str], *, strict_tool_call: bool = False) -> Tra
     return TrajectoryFacts(
         answer=extract_answer(turns[-1]),
         resized=is_resized(turns),
-        format_ok=format_score(turns, strict_tool_call=strict_tool_call) == 1.0,
+        format_ok=format_score(turns, strict_tool_call=strict_tool_call, mode=mode) == 1.0,
         turns=tuple(turns),
     )
 
