@@ -1,8 +1,9 @@
 """Reading a LangGraph conversation the VisionThink way: questions, tool turns, current image.
 
-A *tool turn* is the ``HumanMessage`` the resize tool adds after its ``ToolMessage`` (protocol
-§1.4); it is marked with ``additional_kwargs["visionthink"] = {"turn": "resize", "image_id": ...}``
-(or ``{"turn": "error"}``) so it is never mistaken for a new question.
+A *tool turn* is the ``HumanMessage`` the resize or zoom tool adds after its ``ToolMessage``
+(protocol §1.4); it is marked with ``additional_kwargs["visionthink"] = {"turn": "resize",
+"image_id": ...}``, ``{"turn": "zoom", "image_id": ..., "box": [left, top, right, bottom]}`` or
+``{"turn": "error"}`` so it is never mistaken for a new question.
 
 Example:
     >>> from langchain_core.messages import AIMessage, HumanMessage
@@ -19,7 +20,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from visionthink_agent.graph.image_store import has_image_data, image_block_id
-from visionthink_agent.images import is_image_block
+from visionthink_agent.images import PixelBox, is_image_block
 
 __all__ = [
     "MARKER",
@@ -32,6 +33,7 @@ __all__ = [
     "question_start",
     "resize_count",
     "tool_turn_message",
+    "zoom_boxes",
 ]
 
 MARKER = "visionthink"
@@ -39,7 +41,7 @@ MARKER = "visionthink"
 
 
 def is_tool_turn(message: BaseMessage) -> bool:
-    """Whether ``message`` is a tool turn added by the resize tool (not a user question).
+    """Whether ``message`` is a tool turn added by the resize or zoom tool (not a question).
 
     Example:
         >>> is_tool_turn(HumanMessage("What is this?"))
@@ -48,14 +50,25 @@ def is_tool_turn(message: BaseMessage) -> bool:
     return isinstance(message, HumanMessage) and MARKER in message.additional_kwargs
 
 
-def tool_turn_message(content: list[Any], *, image_id: str | None) -> HumanMessage:
-    """A marked tool turn: the high-resolution image (``image_id``) or an error (None).
+def tool_turn_message(
+    content: list[Any], *, image_id: str | None, box: PixelBox | None = None
+) -> HumanMessage:
+    """A marked tool turn: the high-resolution image (``image_id``), its region ``box`` (a zoom),
+    or an error (``image_id`` None).
 
     Example:
         >>> tool_turn_message(["bad call"], image_id=None).additional_kwargs
         {'visionthink': {'turn': 'error'}}
+        >>> tool_turn_message(["crop"], image_id="img-1", box=(0, 0, 28, 28)).additional_kwargs
+        {'visionthink': {'turn': 'zoom', 'image_id': 'img-1', 'box': [0, 0, 28, 28]}}
     """
-    marker = {"turn": "resize", "image_id": image_id} if image_id else {"turn": "error"}
+    marker: dict[str, Any]
+    if not image_id:
+        marker = {"turn": "error"}
+    elif box is None:
+        marker = {"turn": "resize", "image_id": image_id}
+    else:
+        marker = {"turn": "zoom", "image_id": image_id, "box": list(box)}
     return HumanMessage(content=content, additional_kwargs={MARKER: marker})
 
 
@@ -135,19 +148,34 @@ def find_image_block(messages: Sequence[BaseMessage], image_id: str) -> Mapping[
     return None
 
 
+def _markers(messages: Sequence[BaseMessage], turn: str) -> list[Mapping[str, Any]]:
+    """The markers of the ``turn`` tool turns (a ``ToolMessage`` holding the turn counts too)."""
+    markers = (m.additional_kwargs.get(MARKER) for m in messages)
+    return [m for m in markers if isinstance(m, Mapping) and m.get("turn") == turn]
+
+
 def resize_count(messages: Sequence[BaseMessage], image_id: str) -> int:
-    """How many times the high-resolution view of ``image_id`` was given in the conversation.
+    """How many times the high-resolution view of ``image_id`` was given in ``messages``.
 
     Example:
         >>> resize_count([tool_turn_message(["x"], image_id="img-1")], "img-1")
         1
     """
-    return sum(
-        1
-        for m in messages
-        if isinstance(m.additional_kwargs.get(MARKER), Mapping)
-        and m.additional_kwargs[MARKER].get("image_id") == image_id
-    )
+    return sum(1 for m in _markers(messages, "resize") if m.get("image_id") == image_id)
+
+
+def zoom_boxes(messages: Sequence[BaseMessage]) -> list[PixelBox]:
+    """The pixel boxes of the zoomed-in regions given in ``messages``, in order.
+
+    Example:
+        >>> zoom_boxes([tool_turn_message(["x"], image_id="img-1", box=(0, 0, 28, 28))])
+        [(0, 0, 28, 28)]
+    """
+    boxes: list[PixelBox] = []
+    for marker in _markers(messages, "zoom"):
+        left, top, right, bottom = (int(v) for v in marker["box"])
+        boxes.append((left, top, right, bottom))
+    return boxes
 
 
 def last_ai_message(messages: Sequence[BaseMessage]) -> AIMessage | None:

@@ -3,7 +3,8 @@
 State holds plain data, so an image lives in the conversation once, as a LangChain v1 block
 ``{"type": "image", "base64": <original bytes>, "mime_type": ..., "id": <content hash>}`` inside
 the user's message. Everything else (the first look sent to the model, the high-resolution turn)
-refers to it by ``id`` and is rebuilt on demand; the :class:`~visionthink_agent.images.SourceImage`
+refers to it by ``id`` (a zoomed-in region adds its pixel box, :func:`reference_block`) and is
+rebuilt on demand; the :class:`~visionthink_agent.images.SourceImage`
 behind an ``id`` is cached per process (keyed by the content hash), so its first look and
 encodings are computed once, and re-created with ``load_image`` after a restart.
 
@@ -27,6 +28,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from visionthink_agent.images import (
+    PixelBox,
     SourceImage,
     encode_image,
     image_reference_from_block,
@@ -37,6 +39,8 @@ from visionthink_agent.images import (
 
 __all__ = [
     "IMAGE_ID_PREFIX",
+    "ZOOM_BOX_KEY",
+    "block_zoom_box",
     "cache_image",
     "clear_image_cache",
     "has_image_data",
@@ -51,6 +55,8 @@ __all__ = [
 _CANONICAL_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 
 IMAGE_ID_PREFIX = "img-"
+ZOOM_BOX_KEY = "zoom_box"
+"""Key, in a reference block's ``extras``, of the pixel box of the region it shows."""
 _CACHE_SIZE = 16  # decoded views of large images are tens of MB each: keep the cache small
 _DATA_KEYS = ("base64", "url", "data", "file_path", "image_url", "source", "path", "image")
 _PNG = (  # a 1x1 PNG, for the examples
@@ -140,14 +146,42 @@ def has_image_data(block: Mapping[str, Any]) -> bool:
     return any(block.get(k) for k in _DATA_KEYS)
 
 
-def reference_block(key: str) -> dict[str, Any]:
-    """An image block that only names an image already in the conversation.
+def reference_block(key: str, *, box: PixelBox | None = None) -> dict[str, Any]:
+    """An image block that only names an image already in the conversation (or a region of it).
+
+    Args:
+        key: the image's id in state.
+        box: the region ``(left, top, right, bottom)`` in original pixels, for a zoomed-in
+            view; kept in the block's ``extras`` (:data:`ZOOM_BOX_KEY`) and cropped by the
+            renderers.
 
     Example:
         >>> reference_block("img-1")
         {'type': 'image', 'id': 'img-1'}
+        >>> reference_block("img-1", box=(20, 40, 120, 90))["extras"]
+        {'zoom_box': [20, 40, 120, 90]}
     """
-    return {"type": "image", "id": key}
+    block: dict[str, Any] = {"type": "image", "id": key}
+    if box is not None:
+        block["extras"] = {ZOOM_BOX_KEY: list(box)}
+    return block
+
+
+def block_zoom_box(block: Mapping[str, Any]) -> PixelBox | None:
+    """The region an image block shows (:func:`reference_block`), None for the whole image.
+
+    Example:
+        >>> block_zoom_box(reference_block("img-1", box=(0, 0, 28, 28)))
+        (0, 0, 28, 28)
+        >>> block_zoom_box(reference_block("img-1")) is None
+        True
+    """
+    extras = block.get("extras")
+    box = extras.get(ZOOM_BOX_KEY) if isinstance(extras, Mapping) else None
+    if box is None:
+        return None
+    left, top, right, bottom = (int(v) for v in box)
+    return left, top, right, bottom
 
 
 def normalise_image_block(

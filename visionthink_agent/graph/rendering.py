@@ -1,9 +1,10 @@
 """What the model is shown: the conversation in state, rendered for one model call.
 
 The state keeps one copy of each image (see :mod:`~visionthink_agent.graph.image_store`); these
-functions put the **first look** where a user sent an image and the **high-resolution** view in
-each resize turn, as LangChain v1 image blocks (``{"type": "image", "base64", "mime_type"}``;
-``ChatOpenAI`` sends them as ``image_url`` data URLs).
+functions put the **first look** where a user sent an image, the **high-resolution** view in
+each resize turn and the **crop** of the original in each zoom turn, as LangChain v1 image
+blocks (``{"type": "image", "base64", "mime_type"}``; ``ChatOpenAI`` sends them as
+``image_url`` data URLs).
 
 * :func:`prompted_messages` renders exactly protocol §1: the VisionThink system prompt, the user
   template with the image at its slot, the model's raw text (``<tool_call>`` included, no
@@ -39,7 +40,7 @@ from visionthink_agent.graph.conversation import (
     message_text,
     question_start,
 )
-from visionthink_agent.graph.image_store import image_block_id, source_for_block
+from visionthink_agent.graph.image_store import block_zoom_box, image_block_id, source_for_block
 from visionthink_agent.images import EncodedImage, SourceImage, is_image_block
 
 __all__ = [
@@ -146,7 +147,7 @@ def history_image_messages(messages: Sequence[BaseMessage]) -> set[int]:
 
 
 class _Renderer:
-    """Swaps image blocks for first-look / high-resolution payloads (or the history note)."""
+    """Swaps image blocks for first-look / high-resolution / crop payloads (or the history note)."""
 
     def __init__(
         self,
@@ -172,7 +173,9 @@ class _Renderer:
         return image_payload_block(self.source(block).first_look_payload())
 
     def high_res(self, block: Mapping[str, Any]) -> dict[str, Any]:
-        return image_payload_block(self.source(block).high_res_payload())
+        source, box = self.source(block), block_zoom_box(block)
+        payload = source.high_res_payload() if box is None else source.zoom_payload(box)
+        return image_payload_block(payload)
 
     def swap_images(self, message: BaseMessage, *, high_res: bool, omit: bool = False) -> list[Any]:
         assert not isinstance(message.content, str)
@@ -199,13 +202,14 @@ def prompted_messages(
 
     Each user question with an image becomes ``protocol.user_turn(question)`` with the first
     look at the image slot (a question without an image is sent as its plain text); each
-    ``AIMessage`` becomes its raw text; each resize / error turn is a user message with the
-    high-resolution image; ``ToolMessage`` and any ``SystemMessage`` in state are left out (the
-    protocol's system prompt comes first).
+    ``AIMessage`` becomes its raw text; each resize / zoom / error turn is a user message with
+    the high-resolution image / the crop of the region; ``ToolMessage`` and any
+    ``SystemMessage`` in state are left out (the protocol's system prompt comes first).
 
     Args:
         messages: the conversation in state.
-        system_prompt: the system message (the VisionThink one by default).
+        system_prompt: the system message (the VisionThink one by default; for the zoom
+            tool, ``protocol.system_prompt(tool_mode, boxes)``).
         allow_private_urls: let image URLs point at private / loopback addresses.
         allow_local_files: let image blocks name local files (``file_path``, ``file://``, a
             path); off by default, like private URLs.
@@ -264,7 +268,8 @@ def native_messages(
     """Render a conversation for a model with native tool calling (``bind_tools``).
 
     The messages are kept as they are (``AIMessage.tool_calls``, ``ToolMessage``) except that
-    user images become their first look and resize turns carry the high-resolution image.
+    user images become their first look, resize turns carry the high-resolution image and zoom
+    turns the crop of their region.
 
     Args:
         messages: the conversation in state.
