@@ -1,4 +1,4 @@
-"""The VisionThink agent graph: first look, optional resize, answer.
+"""The VisionThink agent graph: first look, optional resize or zoom, answer.
 
 Example:
     >>> from langchain_core.language_models import FakeMessagesListChatModel
@@ -28,7 +28,7 @@ from visionthink_agent import protocol
 from visionthink_agent.graph.conversation import image_blocks, is_tool_turn, last_ai_message
 from visionthink_agent.graph.image_store import image_block_id, normalise_image_block
 from visionthink_agent.graph.rendering import native_messages, prompted_messages
-from visionthink_agent.graph.resize_tool import resize_reply
+from visionthink_agent.graph.replies import high_res_reply, request_budget
 from visionthink_agent.graph.results import (
     empty_result,
     question_result,
@@ -39,7 +39,13 @@ from visionthink_agent.graph.state import VisionThinkInput, VisionThinkOutput, V
 from visionthink_agent.graph.turns import parse_model_turn, turn_calls
 from visionthink_agent.images import is_image_block
 
-__all__ = ["NATIVE_SYSTEM_PROMPT", "Mode", "create_visionthink_agent", "normalise_new_messages"]
+__all__ = [
+    "NATIVE_SYSTEM_PROMPT",
+    "Mode",
+    "create_visionthink_agent",
+    "native_system_prompt",
+    "normalise_new_messages",
+]
 
 Mode = Literal["prompted", "native"]
 
@@ -48,7 +54,39 @@ NATIVE_SYSTEM_PROMPT = (
     "original). If the first look is not enough to answer reliably, call the `resize_image` "
     'tool with {"action": "resize"} to receive the full-resolution image, then answer.'
 )
-"""Default system prompt in native mode (prompted mode uses the protocol's own prompt)."""
+"""Default system prompt in native mode with the resize tool (prompted mode uses the protocol's
+own prompt)."""
+_NATIVE_FIRST_LOOK = (
+    "Images you are shown are a downsampled first look (half the width and height of the "
+    "original). "
+)
+_NATIVE_ZOOM = (
+    "call the `image_zoom_in_tool` tool with the `bbox_2d` of the region you need to receive "
+    "that region cropped from the full-resolution original"
+)
+
+
+def native_system_prompt(tool_mode: protocol.ToolMode = "resize") -> str:
+    """The default native-mode system prompt for ``tool_mode`` (the tools' schemas are bound).
+
+    Example:
+        >>> native_system_prompt() == NATIVE_SYSTEM_PROMPT
+        True
+        >>> "`image_zoom_in_tool`" in native_system_prompt("zoom")
+        True
+    """
+    if tool_mode == "resize":
+        return NATIVE_SYSTEM_PROMPT
+    if tool_mode == "zoom":
+        return (
+            f"{_NATIVE_FIRST_LOOK}If a detail you need is too small to see in the first look, "
+            f"{_NATIVE_ZOOM}, then answer."
+        )
+    return (
+        f"{_NATIVE_FIRST_LOOK}If the first look is not enough to answer reliably, call the "
+        '`resize_image` tool with {"action": "resize"} to receive the full-resolution image, '
+        f"or, when you need only a small region, {_NATIVE_ZOOM}; then answer."
+    )
 
 
 def normalise_new_messages(
@@ -105,7 +143,10 @@ def create_visionthink_agent(
     model: LanguageModelLike,
     *,
     mode: Mode = "prompted",
+    tool_mode: protocol.ToolMode = "resize",
+    boxes: protocol.BoxConvention = "first_look_pixels",
     max_resizes: int = protocol.MAX_RESIZES,
+    max_zooms: int = protocol.MAX_ZOOMS,
     max_model_turns: int | None = None,
     system_prompt: str | None = None,
     image_in_tool_message: bool = False,
@@ -116,11 +157,12 @@ def create_visionthink_agent(
     """Build the VisionThink agent as an uncompiled ``StateGraph``.
 
     Two nodes: ``model`` (on a new question, normalises its image and resets the result keys;
-    renders the conversation with the first look and calls the model, bound to the
-    ``resize_image`` schema in native mode; when the question is over, sets the result keys and
-    streams the token account as a custom event) and ``tools`` (the resize reply, then back to
-    ``model``). Compile it with any checkpointer (``.compile(checkpointer=...)``); sync and
-    async (``invoke`` / ``ainvoke`` / ``stream`` / ``astream``) both work.
+    renders the conversation with the first look and calls the model, bound to the schemas of
+    the ``tool_mode``'s tools in native mode; when the question is over, sets the result keys
+    and streams the token account as a custom event) and ``tools`` (the resize / zoom reply,
+    :func:`~visionthink_agent.graph.high_res_reply`, then back to ``model``). Compile it with
+    any checkpointer (``.compile(checkpointer=...)``); sync and async (``invoke`` / ``ainvoke``
+    / ``stream`` / ``astream``) both work.
 
     Input: ``{"messages": [HumanMessage(content=[{"type": "text", "text": question},
     image_block])]}``; output keys: see :mod:`visionthink_agent.graph.state`.
@@ -131,13 +173,22 @@ def create_visionthink_agent(
         mode: ``"prompted"`` shows the model exactly the VisionThink protocol and parses
             ``<tool_call>`` from its text (VisionThink / Qwen2.5-VL checkpoints); ``"native"``
             uses native tool calling (GPT-4o, Qwen3-VL behind a tool parser).
+        tool_mode: the high-resolution request the model may make: ``"resize"`` (the whole
+            image, VisionThink; the default, byte-exact to the released protocol), ``"zoom"``
+            (a region, ``image_zoom_in_tool`` with ``bbox_2d``, cropped from the original) or
+            ``"both"`` (the model chooses).
+        boxes: how the model writes ``bbox_2d``: ``"first_look_pixels"`` (Qwen2.5-VL: pixels
+            of the first look it was shown) or ``"relative_1000"`` (Qwen3-VL: 0-1000).
         max_resizes: high-resolution views allowed per image (a further call gets the
             protocol's error turn).
-        max_model_turns: model calls per question; default ``max_resizes + 1`` (the
-            protocol's 2). A model still calling the tool on its last turn ends the question
+        max_zooms: regions allowed per question (a further zoom gets the error turn).
+        max_model_turns: model calls per question; default one per allowed request plus the
+            answer (``protocol.tool_budget(tool_mode).max_model_turns``: 2 for resize, 3 for
+            zoom, 4 for both). A model still calling a tool on its last turn ends the question
             with status ``turn_limit``.
-        system_prompt: the system message; default ``protocol.SYSTEM_PROMPT`` (prompted) or
-            :data:`NATIVE_SYSTEM_PROMPT` (native).
+        system_prompt: the system message; default ``protocol.system_prompt(tool_mode, boxes)``
+            (prompted; ``protocol.SYSTEM_PROMPT`` for resize) or
+            :func:`native_system_prompt` (native).
         image_in_tool_message: native mode only: return the image inside the ``ToolMessage``
             (OpenAI Responses API) instead of a following ``HumanMessage``.
         allow_private_urls: let image URLs point at private / loopback addresses.
@@ -149,14 +200,14 @@ def create_visionthink_agent(
             is re-sent, and the token account counts those images under ``history``.
 
     Raises:
-        ValueError: an unknown mode, a bad limit, or ``image_in_tool_message`` in prompted mode.
+        ValueError: an unknown mode, tool mode or box convention, a bad limit, or
+            ``image_in_tool_message`` in prompted mode.
         TypeError: native mode with a model that has no ``bind_tools``.
     """
     if mode not in ("prompted", "native"):
         raise ValueError(f"mode must be 'prompted' or 'native', got {mode!r}")
-    if max_resizes < 0:
-        raise ValueError(f"max_resizes must be >= 0, got {max_resizes}")
-    turns_allowed = max_resizes + 1 if max_model_turns is None else max_model_turns
+    budget = request_budget(tool_mode, boxes, max_resizes=max_resizes, max_zooms=max_zooms)
+    turns_allowed = budget.max_model_turns if max_model_turns is None else max_model_turns
     if not 1 <= turns_allowed <= 10:
         raise ValueError(f"max_model_turns must be between 1 and 10, got {turns_allowed}")
     if image_in_tool_message and mode == "prompted":
@@ -168,14 +219,15 @@ def create_visionthink_agent(
         if not isinstance(model, BaseChatModel) and not hasattr(model, "bind_tools"):
             raise TypeError(f"native mode needs a chat model with bind_tools, got {type(model)}")
         try:
-            bound = model.bind_tools([protocol.resize_tool_schema()])
+            bound = model.bind_tools(protocol.tool_schemas(tool_mode, boxes))
         except NotImplementedError as exc:
             raise TypeError(
                 f"{type(model).__name__} has no bind_tools; use mode='prompted'"
             ) from exc
-        prompt = NATIVE_SYSTEM_PROMPT if system_prompt is None else system_prompt
+        default = native_system_prompt(tool_mode)
     else:
-        prompt = protocol.SYSTEM_PROMPT if system_prompt is None else system_prompt
+        default = protocol.system_prompt(tool_mode, boxes)
+    prompt = default if system_prompt is None else system_prompt
 
     def render(messages: list[BaseMessage]) -> list[BaseMessage]:
         if mode == "prompted":
@@ -213,7 +265,7 @@ def create_visionthink_agent(
         """Add the model turn and route: on to ``tools`` for a call, else the question is over
         (its result and token account are set and the graph ends)."""
         if mode == "prompted":
-            turn = parse_model_turn(response)
+            turn = parse_model_turn(response, tool_mode=tool_mode)
         elif isinstance(response, AIMessage):
             turn = response
         else:
@@ -254,10 +306,13 @@ def create_visionthink_agent(
         messages = state["messages"]
         last = last_ai_message(messages)
         assert last is not None
-        replies = resize_reply(
+        replies = high_res_reply(
             messages,
             turn_calls(last),
+            tool_mode=tool_mode,
+            boxes=boxes,
             max_resizes=max_resizes,
+            max_zooms=max_zooms,
             image_in_tool_message=image_in_tool_message,
             embed_image=False,
             allow_private_urls=allow_private_urls,

@@ -1,4 +1,4 @@
-"""``VisionThinkMiddleware``: VisionThink's first look / resize for ``create_agent`` agents.
+"""``VisionThinkMiddleware``: VisionThink's first look / resize / zoom for ``create_agent`` agents.
 
 Example:
     >>> from langchain.agents import create_agent
@@ -13,7 +13,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from langchain.agents.middleware import (
@@ -25,19 +25,22 @@ from langchain.agents.middleware import (
     hook_config,
 )
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
+from langchain_core.tools import BaseTool
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from visionthink_agent import protocol
-from visionthink_agent.graph.agent import NATIVE_SYSTEM_PROMPT, Mode, normalise_new_messages
+from visionthink_agent.graph.agent import Mode, native_system_prompt, normalise_new_messages
 from visionthink_agent.graph.conversation import question_start
 from visionthink_agent.graph.rendering import native_messages, prompted_messages
-from visionthink_agent.graph.resize_tool import (
-    create_resize_image_tool,
-    resize_reply,
+from visionthink_agent.graph.replies import (
+    high_res_reply,
+    request_budget,
+    tool_names_for,
     turn_after_tool_results,
 )
+from visionthink_agent.graph.resize_tool import create_resize_image_tool
 from visionthink_agent.graph.results import (
     empty_result,
     question_result,
@@ -46,6 +49,7 @@ from visionthink_agent.graph.results import (
 )
 from visionthink_agent.graph.state import VisionThinkResult
 from visionthink_agent.graph.turns import parse_model_turn, turn_calls
+from visionthink_agent.graph.zoom_tool import create_zoom_image_tool
 
 __all__ = ["VisionThinkAgentState", "VisionThinkMiddleware"]
 
@@ -58,31 +62,39 @@ class VisionThinkAgentState(AgentState[Any], VisionThinkResult):
 
 
 class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
-    """Give any ``create_agent`` agent VisionThink's first look and ``resize_image`` tool.
+    """Give any ``create_agent`` agent VisionThink's first look and its high-resolution tools.
 
     * ``before_agent``: normalises the new message's image (one copy in state), resets the
       result keys;
-    * ``wrap_model_call`` / ``awrap_model_call``: the model sees the first look of user images
-      and the high-resolution image in resize turns. ``mode="native"`` keeps the agent's tools
-      and adds ``resize_image`` (and a note on the first look to the system message);
+    * ``wrap_model_call`` / ``awrap_model_call``: the model sees the first look of user images,
+      the high-resolution image in resize turns and the crop in zoom turns. ``mode="native"``
+      keeps the agent's tools and adds the ``tool_mode``'s tools (``resize_image``,
+      ``image_zoom_in_tool``, and a note on the first look to the system message);
       ``mode="prompted"`` shows exactly the VisionThink protocol (its system prompt, no bound
       tools, raw assistant text) and parses ``<tool_call>`` into ``tool_calls``;
-    * ``wrap_tool_call`` / ``awrap_tool_call``: when the model called ``resize_image`` and other
-      tools in one turn, the user turn with the high-resolution image goes after the last tool
-      result (:func:`~visionthink_agent.graph.resize_tool.turn_after_tool_results`), in state
-      and so in every later request;
+    * ``wrap_tool_call`` / ``awrap_tool_call``: when the model called a resize / zoom tool and
+      other tools in one turn, the user turn with the image goes after the last tool result
+      (:func:`~visionthink_agent.graph.turn_after_tool_results`), in state and so in every
+      later request;
     * ``after_model``: answers an unparsable call with the protocol's error turn, and stops a
       question at ``max_model_turns`` (status ``turn_limit``);
-    * ``after_agent``: sets ``answer``, ``resized``, ``status``, ``visual_tokens``, ``usage`` and
-      streams the token account as a custom event.
+    * ``after_agent``: sets ``answer``, ``resized``, ``zooms``, ``high_res_request``,
+      ``status``, ``visual_tokens``, ``usage`` and streams the token account as a custom event.
 
     Args:
         mode: ``"native"`` (default: agents usually hold native tool-calling models) or
             ``"prompted"`` (VisionThink / Qwen2.5-VL checkpoints).
+        tool_mode: ``"resize"`` (default), ``"zoom"`` or ``"both"`` (see
+            :func:`~visionthink_agent.graph.create_visionthink_agent`).
+        boxes: how the model writes ``bbox_2d``: ``"first_look_pixels"`` (Qwen2.5-VL) or
+            ``"relative_1000"`` (Qwen3-VL).
         max_resizes: high-resolution views allowed per image.
-        max_model_turns: model calls per question (default ``max_resizes + 1``).
-        system_prompt: prompted mode: the system prompt (the protocol's by default); native
-            mode: the note appended to the agent's system message.
+        max_zooms: regions allowed per question.
+        max_model_turns: model calls per question (default: one per allowed request, plus the
+            answer, i.e. ``protocol.tool_budget(tool_mode).max_model_turns``).
+        system_prompt: prompted mode: the system prompt (``protocol.system_prompt(tool_mode,
+            boxes)`` by default); native mode: the note appended to the agent's system message
+            (:func:`~visionthink_agent.graph.agent.native_system_prompt` by default).
         allow_private_urls: let image URLs point at private / loopback addresses.
         allow_local_files: let image blocks name local files (``file_path``, ``file://``, a
             path); off by default, like private URLs.
@@ -96,7 +108,10 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
         self,
         *,
         mode: Mode = "native",
+        tool_mode: protocol.ToolMode = "resize",
+        boxes: protocol.BoxConvention = "first_look_pixels",
         max_resizes: int = protocol.MAX_RESIZES,
+        max_zooms: int = protocol.MAX_ZOOMS,
         max_model_turns: int | None = None,
         system_prompt: str | None = None,
         allow_private_urls: bool = False,
@@ -105,24 +120,60 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
     ) -> None:
         if mode not in ("prompted", "native"):
             raise ValueError(f"mode must be 'prompted' or 'native', got {mode!r}")
+        budget = request_budget(tool_mode, boxes, max_resizes=max_resizes, max_zooms=max_zooms)
         super().__init__()
         self.mode = mode
+        self.tool_mode = tool_mode
+        self.boxes = boxes
         self.max_resizes = max_resizes
-        self.max_model_turns = max_resizes + 1 if max_model_turns is None else max_model_turns
-        default = protocol.SYSTEM_PROMPT if mode == "prompted" else NATIVE_SYSTEM_PROMPT
+        self.max_zooms = max_zooms
+        self.max_model_turns = (
+            budget.max_model_turns if max_model_turns is None else max_model_turns
+        )
+        if mode == "prompted":
+            default = protocol.system_prompt(tool_mode, boxes)
+        else:
+            default = native_system_prompt(tool_mode)
         self.system_prompt = default if system_prompt is None else system_prompt
         self.allow_private_urls = allow_private_urls
         self.allow_local_files = allow_local_files
         self.drop_history_images = drop_history_images
-        self.tools = [
-            create_resize_image_tool(
-                max_resizes=max_resizes,
-                embed_image=False,
-                allow_private_urls=allow_private_urls,
-                allow_local_files=allow_local_files,
-                drop_history_images=drop_history_images,
+        names = protocol.tool_names(tool_mode)
+        tools: list[BaseTool] = []
+        if protocol.RESIZE_TOOL_NAME in names:
+            tools.append(
+                create_resize_image_tool(
+                    max_resizes=max_resizes,
+                    embed_image=False,
+                    allow_private_urls=allow_private_urls,
+                    allow_local_files=allow_local_files,
+                    drop_history_images=drop_history_images,
+                )
             )
-        ]
+        if protocol.ZOOM_TOOL_NAME in names:
+            tools.append(
+                create_zoom_image_tool(
+                    boxes=boxes,
+                    max_zooms=max_zooms,
+                    embed_image=False,
+                    allow_private_urls=allow_private_urls,
+                    allow_local_files=allow_local_files,
+                )
+            )
+        self.tools = tools
+
+    def _reply(self, messages: Sequence[BaseMessage], calls: Sequence[Any]) -> list[BaseMessage]:
+        return high_res_reply(
+            messages,
+            calls,
+            tool_mode=self.tool_mode,
+            boxes=self.boxes,
+            max_resizes=self.max_resizes,
+            max_zooms=self.max_zooms,
+            allow_private_urls=self.allow_private_urls,
+            allow_local_files=self.allow_local_files,
+            drop_history_images=self.drop_history_images,
+        )
 
     # -- hooks ---------------------------------------------------------------------------------
     def before_agent(self, state: VisionThinkAgentState, runtime: Runtime[Any]) -> dict[str, Any]:
@@ -160,7 +211,10 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
     def _finish(self, response: ModelResponse[Any]) -> ModelResponse[Any]:
         if self.mode != "prompted":
             return response
-        result = [parse_model_turn(m) if isinstance(m, AIMessage) else m for m in response.result]
+        result = [
+            parse_model_turn(m, tool_mode=self.tool_mode) if isinstance(m, AIMessage) else m
+            for m in response.result
+        ]
         return ModelResponse(result=result, structured_response=response.structured_response)
 
     def wrap_model_call(
@@ -183,23 +237,19 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
         messages = request.state["messages"]
 
         def reply(call: Mapping[str, Any]) -> list[BaseMessage]:
-            return resize_reply(
-                messages,
-                [call],
-                max_resizes=self.max_resizes,
-                allow_private_urls=self.allow_private_urls,
-                allow_local_files=self.allow_local_files,
-                drop_history_images=self.drop_history_images,
-            )
+            return self._reply(messages, [call])
 
-        return turn_after_tool_results(result, request.tool_call, messages, reply)
+        return turn_after_tool_results(
+            result, request.tool_call, messages, reply, tool_names=tool_names_for(self.tool_mode)
+        )
 
     def wrap_tool_call(
         self,
         request: ToolCallRequest,
         handler: Callable[[ToolCallRequest], ToolResult],
     ) -> ToolResult:
-        """Keep the resize turn after every tool result of a model turn with several calls."""
+        """Keep the resize / zoom turn after every tool result of a model turn with several
+        calls."""
         return self._turn_last(request, handler(request))
 
     async def awrap_tool_call(
@@ -223,16 +273,8 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
         if turns >= self.max_model_turns:
             return {"messages": turn_limit_replies(last), "status": "turn_limit", "jump_to": "end"}
         if last.tool_calls:
-            return None  # the agent's tool node runs resize_image (or the agent's own tools)
-        replies = resize_reply(
-            messages,
-            turn_calls(last),
-            max_resizes=self.max_resizes,
-            allow_private_urls=self.allow_private_urls,
-            allow_local_files=self.allow_local_files,
-            drop_history_images=self.drop_history_images,
-        )
-        return {"messages": replies, "jump_to": "model"}
+            return None  # the agent's tool node runs the VisionThink tools (or its own)
+        return {"messages": self._reply(messages, turn_calls(last)), "jump_to": "model"}
 
     def after_agent(self, state: VisionThinkAgentState, runtime: Runtime[Any]) -> dict[str, Any]:
         """Set the result keys and stream the token account."""

@@ -1,4 +1,4 @@
-"""The per-question result keys (``answer``, ``resized``, ``status``, ``visual_tokens``, ``usage``).
+"""The per-question result keys (``answer``, ``resized``, ``zooms``, ``visual_tokens``, ...).
 
 Computed from the conversation alone, so the agent graph and the ``create_agent`` middleware
 report the same thing.
@@ -24,7 +24,9 @@ from visionthink_agent.graph.conversation import (
     is_tool_turn,
     message_text,
     question_start,
+    zoom_boxes,
 )
+from visionthink_agent.graph.image_store import block_zoom_box
 from visionthink_agent.graph.rendering import history_image_messages, resolve_image
 from visionthink_agent.graph.state import TOKEN_ACCOUNT_EVENT, Status, TokenUsage
 from visionthink_agent.parsing import extract_answer
@@ -42,6 +44,8 @@ def empty_result() -> dict[str, Any]:
     return {
         "answer": None,
         "resized": False,
+        "zooms": 0,
+        "high_res_request": False,
         "status": None,
         "visual_tokens": None,
         "usage": TokenUsage(input_tokens=0, output_tokens=0, total_tokens=0),
@@ -70,7 +74,9 @@ def question_result(
 ) -> dict[str, Any]:
     """Summarise the latest question of a conversation.
 
-    The token account counts every image the question's requests carry. On a follow-up, the
+    The token account counts every image the question's requests carry: the first look, the
+    high-resolution image when it was given, and each zoomed-in crop (its own tokens, from its
+    pixel box: ``SourceImage.token_account(resized=..., zooms=[boxes])``). On a follow-up, the
     images of earlier questions are re-sent with the conversation (their first looks and
     high-resolution views): they are counted under ``history`` and in ``used``, and the
     baseline counts those questions' user images at full resolution, as an always-full-
@@ -89,8 +95,8 @@ def question_result(
             (:func:`~visionthink_agent.graph.rendering.history_image_messages`).
 
     Returns:
-        ``answer``, ``resized``, ``status``, ``visual_tokens``, ``usage``, ``model_turns``
-        (see :mod:`visionthink_agent.graph.state`).
+        ``answer``, ``resized``, ``zooms``, ``high_res_request``, ``status``, ``visual_tokens``,
+        ``usage``, ``model_turns`` (see :mod:`visionthink_agent.graph.state`).
 
     Example:
         >>> from langchain_core.messages import HumanMessage
@@ -108,6 +114,7 @@ def question_result(
     question = messages[start:]
     turns = [m for m in question if isinstance(m, AIMessage)]
     resized = any((m.additional_kwargs.get(MARKER) or {}).get("turn") == "resize" for m in question)
+    zooms = zoom_boxes(question)
     block = current_image_block(messages)
     account = None
     if block is not None:
@@ -117,7 +124,7 @@ def question_result(
             allow_private_urls=allow_private_urls,
             allow_local_files=allow_local_files,
         )
-        own = source.token_account(resized=resized)
+        own = source.token_account(resized=resized, zooms=zooms)
         account = own.as_dict()
         history, history_baseline = _history_tokens(
             messages,
@@ -143,6 +150,8 @@ def question_result(
     return {
         "answer": extract_answer(message_text(turns[-1])) if turns else None,
         "resized": resized,
+        "zooms": len(zooms),
+        "high_res_request": resized or bool(zooms),
         "status": status,
         "visual_tokens": account,
         "usage": _usage(turns),
@@ -161,7 +170,8 @@ def _history_tokens(
     """Visual tokens of the images before ``start`` that a request carries, and the baseline's.
 
     A user image is carried as its first look (the baseline: at full resolution); a resize turn
-    or a tool result with an image carries the high-resolution view (the baseline: nothing).
+    or a tool result with an image carries the high-resolution view, a zoom turn its crop (the
+    baseline: nothing).
     """
     omitted = history_image_messages(messages) if drop_history_images else set()
     carried = baseline = 0
@@ -175,7 +185,8 @@ def _history_tokens(
                 allow_private_urls=allow_private_urls,
                 allow_local_files=allow_local_files,
             )
-            account = source.token_account(resized=True)
+            box = block_zoom_box(block)
+            account = source.token_account(resized=box is None, zooms=() if box is None else [box])
             if isinstance(message, HumanMessage) and not is_tool_turn(message):
                 carried += account.first_look
                 baseline += account.full_res_baseline

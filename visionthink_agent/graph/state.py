@@ -8,36 +8,39 @@ The image block may be in any format :func:`visionthink_agent.images.load_image`
 
 Output (the final state, keys set for the *latest* question of the thread):
 
-=================  =======================================================================
-``messages``       the conversation as LangGraph sees it: the user's message (its image
-                   normalised to one LangChain v1 base64 block with an ``id``), each model turn
-                   as an ``AIMessage`` (raw text; ``tool_calls`` / ``invalid_tool_calls`` parsed
-                   from ``<tool_call>`` in prompted mode), a ``ToolMessage`` per call and the
-                   protocol's tool turn as a ``HumanMessage`` (marked in ``additional_kwargs``
-                   under ``"visionthink"``; its image is a reference to the user's image by
-                   ``id``, not a second copy).
-``answer``         the final answer, :func:`visionthink_agent.parsing.extract_answer` of the
-                   last model turn (``<answer>`` content, ``\\boxed{}`` inside it).
-``resized``        True when the high-resolution image was given to the model.
-``status``         how the question ended, one of :data:`STATUSES`.
-``visual_tokens``  the Qwen2.5-VL token account,
-                   ``SourceImage.token_account(resized=...).as_dict()``: ``first_look``,
-                   ``high_res``, ``full_res_baseline``, ``used``, ``saved``, ``ratio``; None
-                   for a question without an image. On a follow-up, the earlier questions'
-                   images the request re-sends are counted too: ``history`` (their tokens,
-                   in ``used``), and the baseline includes their user images at full
-                   resolution (``drop_history_images`` leaves them out of requests and
-                   account). Also streamed as a custom event (``stream_mode="custom"``, see
-                   :data:`TOKEN_ACCOUNT_EVENT`).
-``usage``          the model's ``usage_metadata`` summed over this question's model turns
-                   (``input_tokens``, ``output_tokens``, ``total_tokens``); zeros when the
-                   model reports none.
-``model_turns``    how many times the model was called for this question.
-=================  =======================================================================
+====================  ====================================================================
+``messages``          the conversation as LangGraph sees it: the user's message (its image
+                      normalised to one LangChain v1 base64 block with an ``id``), each model turn
+                      as an ``AIMessage`` (raw text; ``tool_calls`` / ``invalid_tool_calls`` parsed
+                      from ``<tool_call>`` in prompted mode), a ``ToolMessage`` per call and the
+                      protocol's tool turn as a ``HumanMessage`` (marked in ``additional_kwargs``
+                      under ``"visionthink"``; its image is a reference to the user's image by
+                      ``id``, plus the region's pixel box for a zoom, not a second copy).
+``answer``            the final answer, :func:`visionthink_agent.parsing.extract_answer` of the
+                      last model turn (``<answer>`` content, ``\\boxed{}`` inside it).
+``resized``           True when the high-resolution image was given to the model.
+``zooms``             how many zoomed-in regions (crops of the original) were given to the model.
+``high_res_request``  True when either was given (a resize or at least one zoom).
+``status``            how the question ended, one of :data:`STATUSES`.
+``visual_tokens``     the Qwen2.5-VL token account,
+                      ``SourceImage.token_account(resized=..., zooms=[boxes]).as_dict()``:
+                      ``first_look``, ``high_res`` (the high-resolution image and every crop),
+                      ``full_res_baseline``, ``used``, ``saved``, ``ratio``; None
+                      for a question without an image. On a follow-up, the earlier questions'
+                      images the request re-sends are counted too: ``history`` (their tokens,
+                      in ``used``), and the baseline includes their user images at full
+                      resolution (``drop_history_images`` leaves them out of requests and
+                      account). Also streamed as a custom event (``stream_mode="custom"``, see
+                      :data:`TOKEN_ACCOUNT_EVENT`).
+``usage``             the model's ``usage_metadata`` summed over this question's model turns
+                      (``input_tokens``, ``output_tokens``, ``total_tokens``); zeros when the
+                      model reports none.
+``model_turns``       how many times the model was called for this question.
+====================  ====================================================================
 
 Example:
-    >>> sorted(VisionThinkOutput.__annotations__)[:3]
-    ['answer', 'messages', 'model_turns']
+    >>> sorted(VisionThinkOutput.__annotations__)[:4]
+    ['answer', 'high_res_request', 'messages', 'model_turns']
     >>> STATUSES
     ('answered', 'no_image', 'turn_limit')
 """
@@ -95,6 +98,8 @@ class VisionThinkResult(TypedDict):
 
     answer: NotRequired[str | None]
     resized: NotRequired[bool]
+    zooms: NotRequired[int]
+    high_res_request: NotRequired[bool]
     status: NotRequired[Status | None]
     visual_tokens: NotRequired[dict[str, Any] | None]
     usage: NotRequired[TokenUsage]

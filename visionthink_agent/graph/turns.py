@@ -27,7 +27,7 @@ from visionthink_agent import protocol
 from visionthink_agent.graph.conversation import message_text
 from visionthink_agent.graph.image_store import normalise_image_block
 from visionthink_agent.graph.rendering import prompted_messages
-from visionthink_agent.graph.resize_tool import resize_reply
+from visionthink_agent.graph.replies import high_res_reply, request_budget, tool_names_for
 from visionthink_agent.images import ImageInput
 from visionthink_agent.parsing import parse_tool_call
 
@@ -45,23 +45,30 @@ def new_call_id() -> str:
 
 
 def parse_model_turn(
-    response: BaseMessage, *, tool_name: str = protocol.RESIZE_TOOL_NAME
+    response: BaseMessage,
+    *,
+    tool_name: str = protocol.RESIZE_TOOL_NAME,
+    tool_mode: protocol.ToolMode = "resize",
 ) -> AIMessage:
     """Turn a prompted model reply into an ``AIMessage`` whose tool call LangGraph can route.
 
-    The content is the reply's text, verbatim. A valid ``<tool_call>`` becomes one entry of
-    ``tool_calls``; anything that looks like a call but is not valid (bad JSON, wrong name or
-    action, two calls, unclosed tag) becomes one ``invalid_tool_calls`` entry whose ``error`` is
-    the parser's message (the text the protocol's error turn reports). Usage metadata, response
-    metadata and the id are kept.
+    The content is the reply's text, verbatim. A valid ``<tool_call>`` (of a tool of
+    ``tool_mode``) becomes one entry of ``tool_calls``; anything that looks like a call but is
+    not valid (bad JSON, wrong name or arguments, two calls, unclosed tag) becomes one
+    ``invalid_tool_calls`` entry whose ``error`` is the parser's message (the text the
+    protocol's error turn reports). Usage metadata, response metadata and the id are kept.
 
     Example:
         >>> bad = parse_model_turn(AIMessage("<tool_call>{oops}</tool_call>"))
         >>> bad.tool_calls, bad.invalid_tool_calls[0]["error"].startswith("The tool call is not")
         ([], True)
+        >>> zoom = parse_model_turn(AIMessage('<tool_call>{"name": "image_zoom_in_tool", '
+        ...     '"arguments": {"bbox_2d": [1, 2, 30, 40]}}</tool_call>'), tool_mode="zoom")
+        >>> zoom.tool_calls[0]["args"]
+        {'bbox_2d': [1.0, 2.0, 30.0, 40.0]}
     """
     text = message_text(response)
-    parsed = parse_tool_call(text, tool_name=tool_name)
+    parsed = parse_tool_call(text, tool_name=tool_name, mode=tool_mode)
     tool_calls: list[Any] = []
     invalid: list[Any] = []
     if parsed.call is not None:
@@ -77,7 +84,7 @@ def parse_model_turn(
         invalid.append(
             {
                 "type": "invalid_tool_call",
-                "name": tool_name,
+                "name": tool_names_for(tool_mode, tool_name)[0],
                 "args": "\n".join(parsed.raw),
                 "id": new_call_id(),
                 "error": parsed.error,
@@ -108,8 +115,11 @@ def prompted_conversation(
     image: ImageInput,
     assistant_turns: Sequence[str],
     *,
+    tool_mode: protocol.ToolMode = "resize",
+    boxes: protocol.BoxConvention = "first_look_pixels",
     max_resizes: int = protocol.MAX_RESIZES,
-    system_prompt: str = protocol.SYSTEM_PROMPT,
+    max_zooms: int = protocol.MAX_ZOOMS,
+    system_prompt: str | None = None,
 ) -> list[BaseMessage]:
     """The exact messages a prompted-mode model is shown, after ``assistant_turns``.
 
@@ -121,8 +131,11 @@ def prompted_conversation(
         question: the user's question (may hold ``<image>``, as training data does).
         image: anything ``load_image`` reads.
         assistant_turns: the model's raw texts so far (e.g. a tool-call turn and an answer).
+        tool_mode: as in the agent (``"resize"``, ``"zoom"`` or ``"both"``).
+        boxes: as in the agent (how ``bbox_2d`` is written).
         max_resizes: as in the agent.
-        system_prompt: as in the agent.
+        max_zooms: as in the agent.
+        system_prompt: as in the agent (default ``protocol.system_prompt(tool_mode, boxes)``).
 
     Example:
         >>> from PIL import Image
@@ -133,11 +146,28 @@ def prompted_conversation(
         ['system', 'human', 'ai', 'human']
         >>> [b["type"] for b in sent[3].content]
         ['text', 'image', 'text']
+        >>> zoom = ('<think>t</think><tool_call>{"name": "image_zoom_in_tool", '
+        ...         '"arguments": {"bbox_2d": [0, 0, 16, 16]}}</tool_call>')
+        >>> sent = prompted_conversation("Total?", Image.new("RGB", (64, 64)), [zoom],
+        ...                              tool_mode="zoom")
+        >>> sent[3].content[0]["text"].splitlines()[1], sent[3].content[1]["mime_type"]
+        ('The zoomed-in region is shown below:', 'image/png')
     """
+    request_budget(tool_mode, boxes, max_resizes=max_resizes, max_zooms=max_zooms)
     user = HumanMessage(content=[{"type": "text", "text": question}, normalise_image_block(image)])
     messages: list[BaseMessage] = [user]
     for text in assistant_turns:
-        turn = parse_model_turn(AIMessage(content=text))
+        turn = parse_model_turn(AIMessage(content=text), tool_mode=tool_mode)
         messages.append(turn)
-        messages.extend(resize_reply(messages, turn_calls(turn), max_resizes=max_resizes))
-    return prompted_messages(messages, system_prompt=system_prompt)
+        messages.extend(
+            high_res_reply(
+                messages,
+                turn_calls(turn),
+                tool_mode=tool_mode,
+                boxes=boxes,
+                max_resizes=max_resizes,
+                max_zooms=max_zooms,
+            )
+        )
+    prompt = protocol.system_prompt(tool_mode, boxes) if system_prompt is None else system_prompt
+    return prompted_messages(messages, system_prompt=prompt)
