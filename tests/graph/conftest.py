@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +21,15 @@ RESIZE_CALL = (
     '<tool_call>\n{"name": "resize_image", "arguments": {"action": "resize"}}\n</tool_call>'
 )
 ANSWER = "<think>Now I can read it.</think><answer>The total is \\boxed{42}</answer>"
+
+
+def zoom_call(bbox: list[float], name: str = "image_zoom_in_tool") -> str:
+    """A prompted zoom turn asking for ``bbox``."""
+    call = {"name": name, "arguments": {"bbox_2d": bbox, "label": "the total"}}
+    return (
+        "<think>The total is too small to read.</think>\n"
+        f"<tool_call>\n{json.dumps(call)}\n</tool_call>"
+    )
 
 
 class ScriptedChatModel(FakeMessagesListChatModel):
@@ -73,3 +83,20 @@ def render_text(message: BaseMessage) -> str:
 @pytest.fixture
 def image_bytes() -> bytes:
     return png_bytes()
+
+
+def pattern_image(size: tuple[int, int] = (224, 112)) -> Image.Image:
+    """An image whose every pixel differs from its neighbours, so a crop shows where it is from."""
+    width, height = size
+    image = Image.new("RGB", size)
+    image.putdata(
+        [(x % 256, y % 256, (7 * x + 13 * y) % 256) for y in range(height) for x in range(width)]
+    )
+    return image
+
+
+@pytest.fixture
+def pattern_bytes() -> bytes:
+    buf = io.BytesIO()
+    pattern_image().save(buf, "PNG")
+    return buf.getvalue()
