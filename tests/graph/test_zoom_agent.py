@@ -26,7 +26,7 @@ from tests.graph.conftest import (
 from visionthink_agent import create_visionthink_agent, protocol
 from visionthink_agent.graph import native_system_prompt, prompted_conversation
 from visionthink_agent.graph.image_store import clear_image_cache
-from visionthink_agent.images import crop_size, load_image, visual_tokens
+from visionthink_agent.images import QWEN3_VL, crop_size, load_image, visual_tokens
 
 QUESTION = "What is the total?"
 BOX = [10, 20, 60, 45]
@@ -108,6 +108,22 @@ def test_token_account_counts_the_first_look_and_the_crop_exactly(pattern_bytes:
     assert result["zooms"] == 1
     assert result["resized"] is False
     assert result["high_res_request"] is True
+
+
+def test_qwen3_vl_boxes_and_token_arithmetic(pattern_bytes: bytes) -> None:
+    relative = zoom_call([500, 0, 1000, 500])  # 0-1000: the top-right quarter
+    model = scripted(relative, ANSWER)
+    result = ask(model, pattern_bytes, tool_mode="zoom", boxes="relative_1000", geometry=QWEN3_VL)
+    first_look, crop = sent_images(model.seen[1])
+    assert crop.tobytes() == pattern_image().crop((112, 0, 224, 56)).tobytes()
+    account = result["visual_tokens"]
+    assert account["used"] == sum(
+        visual_tokens(*i.size, geometry=QWEN3_VL) for i in (first_look, crop)
+    )
+    source = load_image(pattern_bytes)
+    expected = source.token_account(resized=False, zooms=[(112, 0, 224, 56)], geometry=QWEN3_VL)
+    assert account == expected.as_dict()
+    assert account != source.token_account(resized=False, zooms=[(112, 0, 224, 56)]).as_dict()
 
 
 def test_a_direct_answer_makes_no_high_resolution_request(pattern_bytes: bytes) -> None:

@@ -37,7 +37,7 @@ from visionthink_agent.graph.results import (
 )
 from visionthink_agent.graph.state import VisionThinkInput, VisionThinkOutput, VisionThinkState
 from visionthink_agent.graph.turns import parse_model_turn, turn_calls
-from visionthink_agent.images import is_image_block
+from visionthink_agent.images import QWEN2_5_VL, VisionGeometry, is_image_block
 
 __all__ = [
     "NATIVE_SYSTEM_PROMPT",
@@ -153,6 +153,7 @@ def create_visionthink_agent(
     allow_private_urls: bool = False,
     allow_local_files: bool = False,
     drop_history_images: bool = False,
+    geometry: VisionGeometry = QWEN2_5_VL,
 ) -> StateGraph[Any, Any, Any, Any]:
     """Build the VisionThink agent as an uncompiled ``StateGraph``.
 
@@ -198,6 +199,9 @@ def create_visionthink_agent(
             request (a short note stands in for each; the image the question is about keeps its
             first look, and it may be resized again). Off by default: the whole conversation
             is re-sent, and the token account counts those images under ``history``.
+        geometry: the token arithmetic of the model family for the token account
+            (:data:`~visionthink_agent.images.QWEN2_5_VL` by default; pass
+            :data:`~visionthink_agent.images.QWEN3_VL` for Qwen3-VL).
 
     Raises:
         ValueError: an unknown mode, tool mode or box convention, a bad limit, or
@@ -282,6 +286,7 @@ def create_visionthink_agent(
             allow_private_urls=allow_private_urls,
             allow_local_files=allow_local_files,
             drop_history_images=drop_history_images,
+            geometry=geometry,
         )
         get_stream_writer()(token_account_event(result))
         update["messages"].extend(replies)

@@ -50,6 +50,7 @@ from visionthink_agent.graph.results import (
 from visionthink_agent.graph.state import VisionThinkResult
 from visionthink_agent.graph.turns import parse_model_turn, turn_calls
 from visionthink_agent.graph.zoom_tool import create_zoom_image_tool
+from visionthink_agent.images import QWEN2_5_VL, VisionGeometry
 
 __all__ = ["VisionThinkAgentState", "VisionThinkMiddleware"]
 
@@ -100,6 +101,8 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
             path); off by default, like private URLs.
         drop_history_images: leave earlier questions' images out of the requests (see
             :func:`~visionthink_agent.graph.agent.create_visionthink_agent`).
+        geometry: the model family's token arithmetic for the token account (Qwen2.5-VL by
+            default; :data:`~visionthink_agent.images.QWEN3_VL` for Qwen3-VL).
     """
 
     state_schema = VisionThinkAgentState
@@ -117,6 +120,7 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
         allow_private_urls: bool = False,
         allow_local_files: bool = False,
         drop_history_images: bool = False,
+        geometry: VisionGeometry = QWEN2_5_VL,
     ) -> None:
         if mode not in ("prompted", "native"):
             raise ValueError(f"mode must be 'prompted' or 'native', got {mode!r}")
@@ -138,6 +142,7 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
         self.allow_private_urls = allow_private_urls
         self.allow_local_files = allow_local_files
         self.drop_history_images = drop_history_images
+        self.geometry = geometry
         names = protocol.tool_names(tool_mode)
         tools: list[BaseTool] = []
         if protocol.RESIZE_TOOL_NAME in names:
@@ -284,6 +289,7 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
             allow_private_urls=self.allow_private_urls,
             allow_local_files=self.allow_local_files,
             drop_history_images=self.drop_history_images,
+            geometry=self.geometry,
         )
         get_stream_writer()(token_account_event(result))
         return result

@@ -29,6 +29,7 @@ from visionthink_agent.graph.conversation import (
 from visionthink_agent.graph.image_store import block_zoom_box
 from visionthink_agent.graph.rendering import history_image_messages, resolve_image
 from visionthink_agent.graph.state import TOKEN_ACCOUNT_EVENT, Status, TokenUsage
+from visionthink_agent.images import QWEN2_5_VL, VisionGeometry
 from visionthink_agent.parsing import extract_answer
 
 __all__ = ["empty_result", "question_result", "token_account_event", "turn_limit_replies"]
@@ -71,6 +72,7 @@ def question_result(
     allow_private_urls: bool = False,
     allow_local_files: bool = False,
     drop_history_images: bool = False,
+    geometry: VisionGeometry = QWEN2_5_VL,
 ) -> dict[str, Any]:
     """Summarise the latest question of a conversation.
 
@@ -93,6 +95,8 @@ def question_result(
             path); off by default, like private URLs.
         drop_history_images: the requests leave out earlier questions' images
             (:func:`~visionthink_agent.graph.rendering.history_image_messages`).
+        geometry: the model family's token arithmetic (:data:`~visionthink_agent.images.
+            QWEN2_5_VL` by default, :data:`~visionthink_agent.images.QWEN3_VL`).
 
     Returns:
         ``answer``, ``resized``, ``zooms``, ``high_res_request``, ``status``, ``visual_tokens``,
@@ -124,7 +128,7 @@ def question_result(
             allow_private_urls=allow_private_urls,
             allow_local_files=allow_local_files,
         )
-        own = source.token_account(resized=resized, zooms=zooms)
+        own = source.token_account(resized=resized, zooms=zooms, geometry=geometry)
         account = own.as_dict()
         history, history_baseline = _history_tokens(
             messages,
@@ -132,6 +136,7 @@ def question_result(
             drop_history_images=drop_history_images,
             allow_private_urls=allow_private_urls,
             allow_local_files=allow_local_files,
+            geometry=geometry,
         )
         sent_here = bool(image_blocks(messages[start]))
         if history or not sent_here:
@@ -166,6 +171,7 @@ def _history_tokens(
     drop_history_images: bool,
     allow_private_urls: bool,
     allow_local_files: bool,
+    geometry: VisionGeometry,
 ) -> tuple[int, int]:
     """Visual tokens of the images before ``start`` that a request carries, and the baseline's.
 
@@ -186,7 +192,9 @@ def _history_tokens(
                 allow_local_files=allow_local_files,
             )
             box = block_zoom_box(block)
-            account = source.token_account(resized=box is None, zooms=() if box is None else [box])
+            account = source.token_account(
+                resized=box is None, zooms=() if box is None else [box], geometry=geometry
+            )
             if isinstance(message, HumanMessage) and not is_tool_turn(message):
                 carried += account.first_look
                 baseline += account.full_res_baseline

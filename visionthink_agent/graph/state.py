@@ -22,7 +22,7 @@ Output (the final state, keys set for the *latest* question of the thread):
 ``zooms``             how many zoomed-in regions (crops of the original) were given to the model.
 ``high_res_request``  True when either was given (a resize or at least one zoom).
 ``status``            how the question ended, one of :data:`STATUSES`.
-``visual_tokens``     the Qwen2.5-VL token account,
+``visual_tokens``     the token account (Qwen2.5-VL arithmetic unless ``geometry`` is given),
                       ``SourceImage.token_account(resized=..., zooms=[boxes]).as_dict()``:
                       ``first_look``, ``high_res`` (the high-resolution image and every crop),
                       ``full_res_baseline``, ``used``, ``saved``, ``ratio``; None
