@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import io
 
 import numpy as np
 import pytest
 
 from tests.graph.conftest import scripted
-from training.demo.trajectories import RESIZE_CALL, render_trajectory
+from training.demo.trajectories import RESIZE_CALL, first_look_box, render_trajectory
 from visionthink_agent.backends.transformers_chat import to_qwen_messages
 from visionthink_agent.evaluation.modes import run_single_look, run_visionthink_sync
 from visionthink_agent.evaluation.synthetic import make_synthetic_samples
@@ -63,3 +65,40 @@ def test_one_look_trajectory_is_the_baseline_conversation(sample, view) -> None:
 def test_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown trajectory format 'half'"):
         render_trajectory(SAMPLES[0], "half")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda s: s.category)
+def test_zoom_trajectory_is_the_zoom_agent_conversation(sample) -> None:
+    trajectory = render_trajectory(sample, "visionthink", resize=True, tool_mode="zoom")
+    replies = [m["content"] for m in trajectory.messages if m["role"] == "assistant"]
+    call = parse_tool_call(replies[0], mode="zoom").call
+    assert call is not None
+    assert call.arguments["bbox_2d"] == first_look_box(sample)
+    model = scripted(*replies)
+    agent = create_visionthink_agent(model, tool_mode="zoom").compile()
+    result = agent.invoke(
+        {
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": sample.question},
+                        {"type": "image", "base64": _png(sample.image), "mime_type": "image/png"},
+                    ],
+                }
+            ]
+        }
+    )
+    assert result["answer"] == sample.answer
+    shown, images = to_qwen_messages(model.seen[-1])
+    assert [*shown, {"role": "assistant", "content": replies[-1]}] == trajectory.messages
+    assert _same_pixels(images, trajectory.images)
+    if sample.target_box is not None:  # the crop holds the whole label, at full resolution
+        left, top, right, bottom = sample.target_box
+        assert images[1].size == (right - left, bottom - top)
+
+
+def _png(image) -> str:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode()

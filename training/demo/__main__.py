@@ -58,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.resize_rate,
         help="share of warm-start VisionThink conversations that resize (coarse and fine alike)",
     )
+    parser.add_argument(
+        "--tool-mode",
+        choices=("resize", "zoom"),
+        default=defaults.tool_mode,
+        help="the high-resolution request to learn: resize (shipped model) or zoom (a region)",
+    )
     grpo = GRPOSettings()
     parser.add_argument(
         "--grpo-steps",
@@ -89,10 +95,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         batch_size=args.batch_size,
         learning_rate=args.lr,
         resize_rate=args.resize_rate,
+        tool_mode=args.tool_mode,
         eval_every=args.eval_every,
         save_every=args.save_every,
         threads=args.threads,
     )
+    if args.ship and args.tool_mode != "resize":
+        print("error: --ship copies the resize model (what --model demo loads)", file=sys.stderr)
+        return 2
     from training.demo.recipe import prepare_data, run_grpo, ship
 
     final = cfg.sft_final

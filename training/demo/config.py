@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
 from visionthink_agent.backends.tiny import ModelSizes
 
@@ -54,6 +54,8 @@ class DemoConfig:
         resize_rate: share of the warm start's VisionThink conversations that resize, drawn
             per sample for coarse and fine questions alike. At 0.5 the warm start teaches *how*
             to answer and to resize but not *when*; the GRPO stage learns when resizing pays.
+        tool_mode: the high-resolution request the model learns: ``resize`` (the released
+            protocol, the shipped model) or ``zoom`` (``image_zoom_in_tool`` on the label).
         epochs: passes over the training samples.
         batch_size: conversations per optimiser step (one format per batch).
         learning_rate: peak AdamW learning rate (linear warm-up, cosine decay).
@@ -71,6 +73,7 @@ class DemoConfig:
     fine_every: int = 2
     format_mix: tuple[float, float, float] = (0.55, 0.3, 0.15)
     resize_rate: float = 0.5
+    tool_mode: Literal["resize", "zoom"] = "resize"
     epochs: float = 3.0
     batch_size: int = 16
     learning_rate: float = 1e-3

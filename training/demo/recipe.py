@@ -24,6 +24,7 @@ import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from training.demo.config import DEMO_PRESET, DemoConfig
 from training.demo.grpo_stage import GRPOSettings
@@ -52,7 +53,7 @@ SHIPPED_FILES = (
 """The files of a checkpoint that inference needs (no optimiser state)."""
 
 
-def demo_corpus() -> tuple[str, ...]:
+def demo_corpus(tool_mode: Literal["resize", "zoom"] = "resize") -> tuple[str, ...]:
     """Strings the demo tokenizer learns as few tokens: the questions, captions and thoughts.
 
     Example:
@@ -62,7 +63,7 @@ def demo_corpus() -> tuple[str, ...]:
     samples = make_synthetic_samples(96, preset=DEMO_PRESET, split="train")
     questions = sorted({s.question for s in samples})
     captions = sorted({s.caption for s in samples})
-    return (*questions, *captions, *thoughts_corpus())
+    return (*questions, *captions, *thoughts_corpus(tool_mode))
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ def _manifest(cfg: DemoConfig) -> dict[str, object]:
         "train_samples": cfg.train_samples,
         "val_samples": cfg.val_samples,
         "fine_every": cfg.fine_every,
+        "tool_mode": cfg.tool_mode,
         "preset": DEMO_PRESET,
         "sizes": dataclasses.asdict(cfg.sizes),
     }
@@ -136,7 +138,7 @@ def prepare_data(cfg: DemoConfig, *, progress: bool = True) -> DataSummary:
             **common,  # type: ignore[arg-type]
         )
         convert(cfg.train_jsonl, cfg.train_parquet, force=True, progress=progress)
-        sizes = dataclasses.replace(cfg.sizes, extra_corpus=demo_corpus())
+        sizes = dataclasses.replace(cfg.sizes, extra_corpus=demo_corpus(cfg.tool_mode))
         build_untrained_checkpoint(cfg.init_dir, seed=cfg.seed, sizes=sizes)
         manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return DataSummary(cfg.train_samples, cfg.val_samples, cfg.train_parquet, cfg.init_dir, reused)

@@ -30,7 +30,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from PIL import Image
@@ -88,6 +88,7 @@ def _synthetic(sample: EvalSample) -> SyntheticSample:
     with Image.open(str(sample.image)) as image:
         pixels = image.convert("RGB")
     meta = sample.metadata
+    box = meta.get("target_box")
     return SyntheticSample(
         sample.id,
         pixels,
@@ -96,6 +97,7 @@ def _synthetic(sample: EvalSample) -> SyntheticSample:
         str(meta["category"]),
         bool(meta["needs_high_res"]),
         str(meta["caption"]),
+        None if box is None else (int(box[0]), int(box[1]), int(box[2]), int(box[3])),
     )
 
 
@@ -250,9 +252,15 @@ def conversation_loss(
 class ConversationBatches(torch.utils.data.Dataset[dict[str, torch.Tensor]]):
     """Planned batches, rendered and tokenised when fetched (one item = one optimiser batch)."""
 
-    def __init__(self, batches: list[list[_Planned]], processor: Any) -> None:
+    def __init__(
+        self,
+        batches: list[list[_Planned]],
+        processor: Any,
+        tool_mode: Literal["resize", "zoom"] = "resize",
+    ) -> None:
         self.batches = batches
         self.processor = processor
+        self.tool_mode: Literal["resize", "zoom"] = tool_mode
 
     def __len__(self) -> int:
         return len(self.batches)
@@ -260,7 +268,13 @@ class ConversationBatches(torch.utils.data.Dataset[dict[str, torch.Tensor]]):
     def trajectories(self, index: int) -> list[Trajectory]:
         """The rendered conversations of batch ``index``."""
         return [
-            render_trajectory(_synthetic(p.sample), p.format, resize=p.resize, guess=p.guess)
+            render_trajectory(
+                _synthetic(p.sample),
+                p.format,
+                resize=p.resize,
+                guess=p.guess,
+                tool_mode=self.tool_mode,
+            )
             for p in self.batches[index]
         ]
 
@@ -438,6 +452,7 @@ def run_sft(cfg: DemoConfig, *, resume: bool = True) -> SFTResult:
             guess=True,
         ),
         processor,
+        cfg.tool_mode,
     )
     val = ConversationBatches(
         plan_batches(
@@ -448,6 +463,7 @@ def run_sft(cfg: DemoConfig, *, resume: bool = True) -> SFTResult:
             resize_rate=cfg.resize_rate,
         ),
         processor,
+        cfg.tool_mode,
     )
     steps = math.ceil(len(train) * cfg.epochs)
     args = TrainingArguments(

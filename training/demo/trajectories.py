@@ -6,9 +6,11 @@ Every synthetic sample becomes one conversation, rendered with the protocol stri
 * ``visionthink`` — the VisionThink protocol (§1): system prompt with the tool declaration,
   the user template with the **first look**; then either the answer at once
   (``<think>…</think><answer>…</answer>``) or a ``resize_image`` call, the tool turn with the
-  **full image** and the answer. This is what the LangGraph agent and the veRL agent loop show
-  the model. Whether a conversation resizes is the caller's choice (by default: exactly the
-  fine questions).
+  **full image** and the answer. With ``tool_mode="zoom"`` the call is ``image_zoom_in_tool``
+  on the label that holds the small print (the whole first look for a coarse question), and the
+  tool turn holds that region cut from the full image. This is what the LangGraph agent and the
+  veRL agent loop show the model. Whether a conversation resizes is the caller's choice (by
+  default: exactly the fine questions).
 * ``full`` / ``low`` — the one-look baselines of ``visionthink eval`` (the authors' tool-free
   prompt, the image before the question) at full resolution or at the first look, so that the
   baseline columns measure what the model reads at each resolution.
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,18 +45,21 @@ from PIL import Image
 
 from visionthink_agent import protocol
 from visionthink_agent.evaluation.synthetic import SyntheticSample
-from visionthink_agent.images import downsample_for_first_look
+from visionthink_agent.images import crop_region, downsample_for_first_look, zoom_box
 
 __all__ = [
     "FORMATS",
     "GUESSES",
     "RESIZE_CALL",
     "RESIZE_THOUGHT",
+    "ZOOM_THOUGHT",
     "Trajectory",
     "TrajectoryFormat",
+    "first_look_box",
     "guessed",
     "render_trajectory",
     "thoughts_corpus",
+    "zoom_call",
 ]
 
 TrajectoryFormat: TypeAlias = Literal["visionthink", "full", "low"]
@@ -69,6 +75,51 @@ RESIZE_CALL: Final[str] = (
     + "\n</tool_call>"
 )
 """The tool call as the released model writes it (one JSON line between the tags)."""
+ZOOM_THOUGHT: Final[str] = "Too small to be sure at this size. I need a closer look."
+"""First-look thought before a zoom call (starts like :data:`RESIZE_THOUGHT`: the decision is
+the token after ``<think>``)."""
+DemoToolMode: TypeAlias = Literal["resize", "zoom"]
+
+
+def zoom_call(bbox: Sequence[int]) -> str:
+    """The zoom call, written like :data:`RESIZE_CALL` (one JSON line between the tags).
+
+    Example:
+        >>> print(zoom_call([7, 14, 63, 42]))
+        <tool_call>
+        {"name": "image_zoom_in_tool", "arguments": {"bbox_2d": [7, 14, 63, 42]}}
+        </tool_call>
+    """
+    arguments = {"bbox_2d": list(bbox)}
+    return (
+        "<tool_call>\n"
+        + json.dumps({"name": protocol.ZOOM_TOOL_NAME, "arguments": arguments})
+        + "\n</tool_call>"
+    )
+
+
+def first_look_box(sample: SyntheticSample) -> list[int]:
+    """Where to zoom, in first-look pixels: the label with the small print, else everything.
+
+    The target box (original pixels) is scaled to the first look, rounded outwards, so the
+    region the tool cuts covers the whole label.
+
+    Example:
+        >>> from visionthink_agent.evaluation import make_synthetic_samples
+        >>> fine, coarse = make_synthetic_samples(2, preset="demo", split="train")
+        >>> fine.target_box, first_look_box(fine), first_look_box(coarse)
+        ((0, 168, 112, 224), [0, 84, 56, 112], [0, 0, 112, 112])
+    """
+    width, height = sample.image.size
+    first = downsample_for_first_look(sample.image).size
+    box = sample.target_box or (0, 0, width, height)
+    sx, sy = first[0] / width, first[1] / height
+    return [
+        int(box[0] * sx),
+        int(box[1] * sy),
+        min(first[0], math.ceil(box[2] * sx)),
+        min(first[1], math.ceil(box[3] * sy)),
+    ]
 
 _Content: TypeAlias = "str | list[dict[str, Any]]"
 
@@ -144,6 +195,7 @@ def render_trajectory(
     *,
     resize: bool | None = None,
     guess: bool = False,
+    tool_mode: DemoToolMode = "resize",
 ) -> Trajectory:
     """Render ``sample`` as the target conversation of format ``fmt``.
 
@@ -156,6 +208,8 @@ def render_trajectory(
             coarse and fine questions alike, so that GRPO has the *when* to learn.
         guess: a fine question answered from the first look gets a guess as its target
             (:func:`guessed`), as the warm start trains; ``False`` keeps the true answer.
+        tool_mode: ``resize`` (the released protocol) or ``zoom`` (the high-resolution request
+            is ``image_zoom_in_tool`` on :func:`first_look_box`; the tool turn holds the crop).
 
     Example:
         >>> from visionthink_agent.evaluation import make_synthetic_samples
@@ -171,6 +225,8 @@ def render_trajectory(
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown trajectory format {fmt!r}; choose from {list(FORMATS)}")
+    if tool_mode not in ("resize", "zoom"):
+        raise ValueError(f"the demo recipe trains tool_mode 'resize' or 'zoom', not {tool_mode!r}")
     first_look = downsample_for_first_look(sample.image)
     messages: list[dict[str, Any]]
     resized = sample.needs_high_res if resize is None else resize
@@ -178,11 +234,26 @@ def render_trajectory(
     said = guessed(sample) if guess and sample.needs_high_res and from_first_look else sample
     if fmt == "visionthink":
         messages = [
-            {"role": "system", "content": protocol.SYSTEM_PROMPT},
+            {"role": "system", "content": protocol.system_prompt(tool_mode)},
             {"role": "user", "content": _content(protocol.user_turn(sample.question))},
         ]
         images = [first_look]
-        if resized:
+        if resized and tool_mode == "zoom":
+            bbox = first_look_box(sample)
+            box = zoom_box(
+                bbox,
+                original_size=sample.image.size,
+                first_look_size=first_look.size,
+                boxes="first_look_pixels",
+            )
+            call = f"<think>{ZOOM_THOUGHT}</think>\n{zoom_call(bbox)}"
+            messages += [
+                {"role": "assistant", "content": call},
+                {"role": "user", "content": _content(protocol.zoom_success_turn())},
+                {"role": "assistant", "content": _answer(sample)},
+            ]
+            images.append(crop_region(sample.image, box))
+        elif resized:
             messages += [
                 {"role": "assistant", "content": f"<think>{RESIZE_THOUGHT}</think>\n{RESIZE_CALL}"},
                 {"role": "user", "content": _content(protocol.tool_success_turn())},
@@ -213,11 +284,15 @@ def render_trajectory(
     )
 
 
-def thoughts_corpus() -> tuple[str, ...]:
+def thoughts_corpus(tool_mode: DemoToolMode = "resize") -> tuple[str, ...]:
     """The fixed assistant strings, for the tokenizer's BPE corpus.
 
     Example:
         >>> RESIZE_CALL in thoughts_corpus()
         True
+        >>> zoom_call([0, 0, 1, 1]).split('"bbox_2d"')[0] in thoughts_corpus("zoom")[1]
+        True
     """
+    if tool_mode == "zoom":
+        return (ZOOM_THOUGHT, zoom_call([]), "<think>I see ")
     return (RESIZE_THOUGHT, RESIZE_CALL, "<think>I see ")
