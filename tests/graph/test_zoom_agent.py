@@ -166,7 +166,7 @@ def test_a_third_zoom_gets_the_error_turn(pattern_bytes: bytes) -> None:
         "human",
     ]
     error = (
-        "You already zoomed in twice for this question, the limit; the regions are shown above, "
+        "You already zoomed in 2 times for this question, the limit; the regions are shown above, "
         "use them to answer"
     )
     assert render_text(last[7]) == protocol.render_parts(protocol.tool_error_turn(error))

@@ -139,7 +139,7 @@ def _validated(
 
 
 def _times(count: int) -> str:
-    return {1: "once", 2: "twice"}.get(count, f"{count} times")
+    return "once" if count == 1 else f"{count} times"  # the resize error's wording since v0.1
 
 
 def _already_resized(max_resizes: int) -> str:
