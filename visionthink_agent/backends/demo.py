@@ -37,10 +37,12 @@ def demo_checkpoint_dir() -> Path:
 
 
 def resolve_model_alias(model: str) -> str:
-    """The checkpoint an in-process model name means: ``tiny`` and ``demo`` become local folders.
+    """The checkpoint an in-process model name means: ``tiny``, ``tiny-qwen3-vl`` and ``demo``
+    become local folders.
 
-    ``tiny`` is written on first use (:func:`.tiny.write_tiny_checkpoint`); ``demo`` is the
-    shipped checkpoint. Any other name is returned unchanged.
+    ``tiny`` (Qwen2.5-VL) and ``tiny-qwen3-vl`` (Qwen3-VL) are written on first use
+    (:func:`.tiny.write_tiny_checkpoint`); ``demo`` is the shipped checkpoint. Any other name is
+    returned unchanged.
 
     Raises:
         FileNotFoundError: ``demo`` was asked for but the package holds no demo checkpoint.
@@ -57,12 +59,17 @@ def resolve_model_alias(model: str) -> str:
                 "train it with `python -m training.demo --ship`"
             )
         return str(folder)
+    from visionthink_agent.backends.families import QWEN3_VL_FAMILY
     from visionthink_agent.backends.tiny import (
         TINY_MODEL_ALIAS,
+        TINY_QWEN3_VL_ALIAS,
         default_tiny_dir,
         write_tiny_checkpoint,
     )
 
     if model == TINY_MODEL_ALIAS:
         return str(write_tiny_checkpoint(default_tiny_dir()))
+    if model == TINY_QWEN3_VL_ALIAS:
+        qwen3 = QWEN3_VL_FAMILY
+        return str(write_tiny_checkpoint(default_tiny_dir(qwen3), family=qwen3))
     return model

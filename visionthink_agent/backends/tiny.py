@@ -1,16 +1,19 @@
-"""A tiny random-weight Qwen2.5-VL checkpoint, written in seconds, with no download.
+"""Tiny random-weight Qwen2.5-VL and Qwen3-VL checkpoints, written in seconds, with no download.
 
-The checkpoint has the real Qwen2.5-VL layout where it matters for plumbing — 14-px patches,
-2×2 merge, temporal patch 2, M-RoPE, the Qwen special tokens as single tokens, the stock chat
-template, the real processor classes — and tiny hidden sizes everywhere else. Its answers are
-random text; the processor, the image-token arithmetic, generation and parsing are real.
+A checkpoint has its family's real layout where it matters for plumbing — Qwen2.5-VL: 14-px
+patches, windowed vision attention, M-RoPE; Qwen3-VL: 16-px patches, DeepStack, interleaved
+M-RoPE; both: 2×2 merge, temporal patch 2, the Qwen special tokens as single tokens, the stock
+chat template, the real processor classes and the released image-processor limits — and tiny
+hidden sizes everywhere else. Its answers are random text; the processor, the image-token
+arithmetic, generation and parsing are real.
 
 The tokenizer is built here: a byte-level BPE (Qwen's pre-tokenizer) trained on a small
-built-in corpus (the VisionThink prompts plus some English), with every Qwen2.5-VL added token.
+built-in corpus (the VisionThink prompts plus some English), with every added token of the
+family (Qwen3-VL adds ``<tool_response>``, ``</tool_response>``, ``<think>``, ``</think>``).
 
 Command line::
 
-    python -m visionthink_agent.backends.tiny [DIR] [--seed N] [--overwrite]
+    python -m visionthink_agent.backends.tiny [DIR] [--seed N] [--family F] [--overwrite]
 
 Example:
     >>> import tempfile
@@ -19,6 +22,9 @@ Example:
     >>> processor = AutoProcessor.from_pretrained(path)
     >>> processor.tokenizer.convert_tokens_to_ids("<|image_pad|>") == TINY_IMAGE_TOKEN_ID
     True
+    >>> path = write_tiny_checkpoint(tempfile.mkdtemp() + "/tiny3", family="qwen3_vl")
+    >>> type(AutoProcessor.from_pretrained(path)).__name__
+    'Qwen3VLProcessor'
 """
 
 from __future__ import annotations
@@ -34,12 +40,25 @@ from pathlib import Path
 from typing import Any, Final
 
 from visionthink_agent import protocol
-from visionthink_agent.backends.qwen_template import QWEN2_5_VL_CHAT_TEMPLATE
+from visionthink_agent.backends.families import (
+    QWEN2_5_VL_FAMILY,
+    QWEN3_VL_FAMILY,
+    FamilyName,
+    ModelFamily,
+    get_family,
+)
+from visionthink_agent.backends.qwen_template import (
+    QWEN2_5_VL_CHAT_TEMPLATE,
+    QWEN3_VL_CHAT_TEMPLATE,
+)
 
 __all__ = [
+    "QWEN3_VL_ADDED_TOKENS",
     "QWEN_ADDED_TOKENS",
     "TINY_IMAGE_TOKEN_ID",
     "TINY_MODEL_ALIAS",
+    "TINY_QWEN3_VL_ALIAS",
+    "TINY_QWEN3_VL_SIZES",
     "TINY_SIZES",
     "ModelSizes",
     "build_untrained_checkpoint",
@@ -49,7 +68,9 @@ __all__ = [
 ]
 
 TINY_MODEL_ALIAS: Final[str] = "tiny"
-"""The model name (``--model tiny``) that selects this checkpoint."""
+"""The model name (``--model tiny``) that selects the tiny Qwen2.5-VL checkpoint."""
+TINY_QWEN3_VL_ALIAS: Final[str] = "tiny-qwen3-vl"
+"""The model name (``--model tiny-qwen3-vl``) that selects the tiny Qwen3-VL checkpoint."""
 
 _FORMAT_VERSION: Final[int] = 1
 _MARKER: Final[str] = "visionthink_tiny.json"
@@ -81,8 +102,16 @@ QWEN_ADDED_TOKENS: Final[tuple[tuple[str, bool], ...]] = (
     ("<|repo_name|>", False),
     ("<|file_sep|>", False),
 )
+# Qwen3-VL's tokenizer adds four more (ids 151665..151668 there), none of them special.
+QWEN3_VL_ADDED_TOKENS: Final[tuple[tuple[str, bool], ...]] = (
+    *QWEN_ADDED_TOKENS,
+    ("<tool_response>", False),
+    ("</tool_response>", False),
+    ("<think>", False),
+    ("</think>", False),
+)
 _ADDED_IDS: Final[dict[str, int]] = {
-    token: _BPE_VOCAB_SIZE + i for i, (token, _) in enumerate(QWEN_ADDED_TOKENS)
+    token: _BPE_VOCAB_SIZE + i for i, (token, _) in enumerate(QWEN3_VL_ADDED_TOKENS)
 }
 TINY_IMAGE_TOKEN_ID: Final[int] = _ADDED_IDS["<|image_pad|>"]
 """Token id of ``<|image_pad|>`` in the tiny checkpoint."""
@@ -100,14 +129,14 @@ A man is riding a red bicycle down a street next to a blue car and a tall buildi
 
 @dataclass(frozen=True)
 class ModelSizes:
-    """The sizes of a small Qwen2.5-VL built from scratch (everything else is the real layout).
+    """The sizes of a small Qwen-VL built from scratch (everything else is the real layout).
 
     Attributes:
         vision_depth: vision-tower blocks.
         vision_hidden: vision-tower width.
         vision_intermediate: vision MLP width.
         vision_heads: vision attention heads.
-        vision_full_attention: blocks with full (not windowed) attention.
+        vision_full_attention: blocks with full (not windowed) attention (Qwen2.5-VL only).
         text_hidden: language-model width (also the vision merger's output).
         text_intermediate: language-model MLP width.
         text_layers: language-model layers.
@@ -117,6 +146,8 @@ class ModelSizes:
             ``text_hidden // text_heads // 2``.
         extra_corpus: text added to the tokenizer's BPE training corpus (frequent strings of
             the training data become few tokens).
+        vision_deepstack: vision blocks whose features are added to the first language-model
+            layers (DeepStack, Qwen3-VL only; at most ``text_layers`` of them).
 
     Example:
         >>> TINY_SIZES.text_hidden, sum(TINY_SIZES.mrope_section) * 2 * TINY_SIZES.text_heads
@@ -135,6 +166,7 @@ class ModelSizes:
     text_kv_heads: int
     mrope_section: tuple[int, int, int]
     extra_corpus: tuple[str, ...] = ()
+    vision_deepstack: tuple[int, ...] = ()
 
 
 TINY_SIZES: Final[ModelSizes] = ModelSizes(
@@ -150,24 +182,44 @@ TINY_SIZES: Final[ModelSizes] = ModelSizes(
     text_kv_heads=2,
     mrope_section=(2, 3, 3),
 )
-"""The sizes of the tiny checkpoint (about 0.3 M parameters)."""
+"""The sizes of the tiny Qwen2.5-VL checkpoint (about 0.3 M parameters)."""
+
+TINY_QWEN3_VL_SIZES: Final[ModelSizes] = ModelSizes(
+    vision_depth=2,
+    vision_hidden=32,
+    vision_intermediate=64,
+    vision_heads=2,
+    vision_full_attention=(),
+    text_hidden=64,
+    text_intermediate=128,
+    text_layers=2,
+    text_heads=4,
+    text_kv_heads=2,
+    mrope_section=(4, 2, 2),  # interleaved T/H/W like the released (24, 20, 20) of 64
+    vision_deepstack=(0, 1),
+)
+"""The sizes of the tiny Qwen3-VL checkpoint (about 0.4 M parameters)."""
 
 
-def default_tiny_dir() -> Path:
-    """Where the CLI keeps the tiny checkpoint: ``$VISIONTHINK_CACHE`` or ``~/.cache``.
+def default_tiny_dir(family: FamilyName | ModelFamily = "qwen2_5_vl") -> Path:
+    """Where the CLI keeps a family's tiny checkpoint: ``$VISIONTHINK_CACHE`` or ``~/.cache``.
 
     Example:
-        >>> default_tiny_dir().name
-        'tiny-qwen2.5-vl'
+        >>> default_tiny_dir().name, default_tiny_dir("qwen3_vl").name
+        ('tiny-qwen2.5-vl', 'tiny-qwen3-vl')
     """
     root = os.environ.get("VISIONTHINK_CACHE") or Path.home() / ".cache" / "visionthink-agent"
-    return Path(root) / "tiny-qwen2.5-vl"
+    return Path(root) / f"tiny-{get_family(family).label.lower()}"
 
 
 def write_tiny_checkpoint(
-    path: str | os.PathLike[str], *, seed: int = 0, overwrite: bool = False
+    path: str | os.PathLike[str],
+    *,
+    seed: int = 0,
+    overwrite: bool = False,
+    family: FamilyName | ModelFamily = "qwen2_5_vl",
 ) -> Path:
-    """Write a tiny random-weight Qwen2.5-VL checkpoint to ``path`` (idempotent, atomic).
+    """Write a tiny random-weight checkpoint of ``family`` to ``path`` (idempotent, atomic).
 
     A directory already holding a tiny checkpoint of the same format and seed is returned as
     is (a cache hit takes microseconds), so tests and commands can call this freely. The
@@ -178,9 +230,10 @@ def write_tiny_checkpoint(
         path: target directory.
         seed: seed of the random weights (same seed, same weights).
         overwrite: replace whatever ``path`` holds (also a tiny checkpoint of another seed).
+        family: ``qwen2_5_vl`` (default) or ``qwen3_vl``.
 
     Returns:
-        The checkpoint directory, loadable with ``Qwen2_5_VLForConditionalGeneration`` and
+        The checkpoint directory, loadable with ``AutoModelForImageTextToText`` and
         ``AutoProcessor`` ``.from_pretrained``.
 
     Raises:
@@ -192,23 +245,24 @@ def write_tiny_checkpoint(
         >>> (p / "model.safetensors").is_file(), write_tiny_checkpoint(p, seed=1) == p
         (True, True)
     """
+    fam = get_family(family)
     target = Path(path).expanduser()
     if target.exists():
-        if not overwrite and _is_tiny_checkpoint(target, seed):
+        if not overwrite and _is_tiny_checkpoint(target, seed, fam):
             return target
         if not overwrite:
             raise FileExistsError(
-                f"{target} exists and is not a tiny checkpoint with seed {seed}; "
+                f"{target} exists and is not a tiny checkpoint ({fam.label}, seed {seed}); "
                 "pass overwrite=True (--overwrite) or choose another directory"
             )
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
-        build_untrained_checkpoint(staging, seed=seed)
-        marker = {"format": _FORMAT_VERSION, "seed": seed}
+        build_untrained_checkpoint(staging, seed=seed, family=fam)
+        marker = _marker(seed, fam)
         (staging / _MARKER).write_text(json.dumps(marker) + "\n", encoding="utf-8")
         if target.exists():  # overwrite, or a concurrent writer finished first
-            if not overwrite and _is_tiny_checkpoint(target, seed):
+            if not overwrite and _is_tiny_checkpoint(target, seed, fam):
                 return target
             shutil.rmtree(target)
         os.replace(staging, target)
@@ -217,18 +271,30 @@ def write_tiny_checkpoint(
     return target
 
 
-def _is_tiny_checkpoint(path: Path, seed: int) -> bool:
+def _marker(seed: int, family: ModelFamily) -> dict[str, Any]:
+    """The marker file's content (Qwen2.5-VL's has no family: caches written before stay valid)."""
+    marker: dict[str, Any] = {"format": _FORMAT_VERSION, "seed": seed}
+    if family is not QWEN2_5_VL_FAMILY:
+        marker["family"] = family.name
+    return marker
+
+
+def _is_tiny_checkpoint(path: Path, seed: int, family: ModelFamily) -> bool:
     try:
         marker = json.loads((path / _MARKER).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return bool(marker == {"format": _FORMAT_VERSION, "seed": seed})
+    return bool(marker == _marker(seed, family))
 
 
 def build_untrained_checkpoint(
-    out: str | os.PathLike[str], *, seed: int = 0, sizes: ModelSizes = TINY_SIZES
+    out: str | os.PathLike[str],
+    *,
+    seed: int = 0,
+    sizes: ModelSizes | None = None,
+    family: FamilyName | ModelFamily = "qwen2_5_vl",
 ) -> Path:
-    """Write a random-weight Qwen2.5-VL of ``sizes`` with its tokenizer and processor to ``out``.
+    """Write a random-weight model of ``family`` and ``sizes`` with its tokenizer and processor.
 
     The building block of :func:`write_tiny_checkpoint` (which adds caching and atomic
     replacement) and the starting point of models trained from scratch (``training.demo``).
@@ -236,7 +302,9 @@ def build_untrained_checkpoint(
     Args:
         out: directory to write into (created; files in it are overwritten).
         seed: seed of the random weights.
-        sizes: the model sizes.
+        sizes: the model sizes (default: :data:`TINY_SIZES` for Qwen2.5-VL,
+            :data:`TINY_QWEN3_VL_SIZES` for Qwen3-VL).
+        family: ``qwen2_5_vl`` (default) or ``qwen3_vl``.
 
     Returns:
         ``out`` as a path.
@@ -249,19 +317,18 @@ def build_untrained_checkpoint(
         64
     """
     import torch
-    from transformers import (
-        GenerationConfig,
-        Qwen2_5_VLConfig,
-        Qwen2_5_VLForConditionalGeneration,
-        Qwen2_5_VLProcessor,
-        Qwen2VLImageProcessor,
-    )
-    from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
+    import transformers
+    from transformers import GenerationConfig, Qwen2VLImageProcessor
 
-    tokenizer = _build_tokenizer(sizes.extra_corpus)
-    config = Qwen2_5_VLConfig(**_config_kwargs(sizes))
+    fam = get_family(family)
+    qwen3 = fam is QWEN3_VL_FAMILY
+    if sizes is None:
+        sizes = TINY_QWEN3_VL_SIZES if qwen3 else TINY_SIZES
+    prefix = "Qwen3VL" if qwen3 else "Qwen2_5_VL"
+    tokenizer = _build_tokenizer(sizes.extra_corpus, _added_tokens(fam))
+    config = getattr(transformers, f"{prefix}Config")(**_config_kwargs(sizes, fam))
     torch.manual_seed(seed)
-    model = Qwen2_5_VLForConditionalGeneration(config)
+    model = getattr(transformers, f"{prefix}ForConditionalGeneration")(config)
     model.generation_config = GenerationConfig(
         bos_token_id=_ADDED_IDS["<|endoftext|>"],
         eos_token_id=[_ADDED_IDS["<|im_end|>"], _ADDED_IDS["<|endoftext|>"]],
@@ -269,56 +336,83 @@ def build_untrained_checkpoint(
         do_sample=False,
     )
     model.save_pretrained(out, safe_serialization=True)
+    geometry = fam.geometry
+    image_options: dict[str, Any] = {}
+    if qwen3:  # the released Qwen3-VL preprocessor_config.json normalises to [-1, 1]
+        image_options = {"image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5]}
     image_processor = Qwen2VLImageProcessor(
-        min_pixels=3136,
-        max_pixels=12845056,
-        patch_size=14,
+        size={"shortest_edge": geometry.min_pixels, "longest_edge": geometry.max_pixels},
+        patch_size=geometry.factor // 2,
         merge_size=2,
         temporal_patch_size=2,
+        **image_options,
     )
-    processor = Qwen2_5_VLProcessor(
+    processor = getattr(transformers, f"{prefix}Processor")(
         image_processor=image_processor,
         tokenizer=tokenizer,
-        video_processor=Qwen2VLVideoProcessor(),
-        chat_template=QWEN2_5_VL_CHAT_TEMPLATE,
+        video_processor=_video_processor(qwen3),
+        chat_template=QWEN3_VL_CHAT_TEMPLATE if qwen3 else QWEN2_5_VL_CHAT_TEMPLATE,
     )
     processor.save_pretrained(out)
     return Path(out)
 
 
-def _config_kwargs(sizes: ModelSizes) -> dict[str, Any]:
+def _video_processor(qwen3: bool) -> Any:
+    if qwen3:
+        from transformers.models.qwen3_vl.video_processing_qwen3_vl import Qwen3VLVideoProcessor
+
+        return Qwen3VLVideoProcessor()
+    from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
+
+    return Qwen2VLVideoProcessor()
+
+
+def _added_tokens(family: ModelFamily) -> tuple[tuple[str, bool], ...]:
+    return QWEN3_VL_ADDED_TOKENS if family is QWEN3_VL_FAMILY else QWEN_ADDED_TOKENS
+
+
+def _config_kwargs(sizes: ModelSizes, family: ModelFamily) -> dict[str, Any]:
     ids = _ADDED_IDS
+    vision: dict[str, Any] = {
+        "depth": sizes.vision_depth,
+        "hidden_size": sizes.vision_hidden,
+        "intermediate_size": sizes.vision_intermediate,
+        "num_heads": sizes.vision_heads,
+        "out_hidden_size": sizes.text_hidden,
+        "patch_size": family.geometry.factor // 2,
+        "spatial_merge_size": 2,
+        "temporal_patch_size": 2,
+    }
+    text: dict[str, Any] = {
+        "vocab_size": _VOCAB_SIZE,
+        "hidden_size": sizes.text_hidden,
+        "intermediate_size": sizes.text_intermediate,
+        "num_hidden_layers": sizes.text_layers,
+        "num_attention_heads": sizes.text_heads,
+        "num_key_value_heads": sizes.text_kv_heads,
+        "max_position_embeddings": 32768,
+        "rope_parameters": {
+            "rope_type": "default",
+            "rope_theta": 1000000.0,
+            "mrope_section": list(sizes.mrope_section),
+        },
+    }
+    if family is QWEN3_VL_FAMILY:
+        vision["deepstack_visual_indexes"] = list(sizes.vision_deepstack)
+        text["head_dim"] = sizes.text_hidden // sizes.text_heads
+        text["rope_parameters"].update(rope_theta=5000000.0, mrope_interleaved=True)
+    else:
+        vision.update(
+            window_size=112, fullatt_block_indexes=list(sizes.vision_full_attention), in_channels=3
+        )
+    text.update(
+        bos_token_id=ids["<|endoftext|>"],
+        eos_token_id=ids["<|im_end|>"],
+        pad_token_id=ids["<|endoftext|>"],
+    )
     return {
-        "vision_config": {
-            "depth": sizes.vision_depth,
-            "hidden_size": sizes.vision_hidden,
-            "intermediate_size": sizes.vision_intermediate,
-            "num_heads": sizes.vision_heads,
-            "out_hidden_size": sizes.text_hidden,
-            "patch_size": 14,
-            "spatial_merge_size": 2,
-            "temporal_patch_size": 2,
-            "window_size": 112,
-            "fullatt_block_indexes": list(sizes.vision_full_attention),
-            "in_channels": 3,
-        },
-        "text_config": {
-            "vocab_size": _VOCAB_SIZE,
-            "hidden_size": sizes.text_hidden,
-            "intermediate_size": sizes.text_intermediate,
-            "num_hidden_layers": sizes.text_layers,
-            "num_attention_heads": sizes.text_heads,
-            "num_key_value_heads": sizes.text_kv_heads,
-            "max_position_embeddings": 32768,
-            "rope_parameters": {
-                "rope_type": "default",
-                "rope_theta": 1000000.0,
-                "mrope_section": list(sizes.mrope_section),
-            },
-            "bos_token_id": ids["<|endoftext|>"],
-            "eos_token_id": ids["<|im_end|>"],
-            "pad_token_id": ids["<|endoftext|>"],
-        },
+        "vision_config": vision,
+        "text_config": text,
         "image_token_id": ids["<|image_pad|>"],
         "video_token_id": ids["<|video_pad|>"],
         "vision_start_token_id": ids["<|vision_start|>"],
@@ -333,7 +427,10 @@ def _corpus(extra: Sequence[str]) -> Iterator[str]:
     yield from extra
 
 
-def _build_tokenizer(extra_corpus: Sequence[str] = ()) -> Any:
+def _build_tokenizer(
+    extra_corpus: Sequence[str] = (),
+    added_tokens: Sequence[tuple[str, bool]] = QWEN_ADDED_TOKENS,
+) -> Any:
     """Train a byte-level BPE with Qwen's pre-tokenizer and wrap it as a ``Qwen2Tokenizer``."""
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
     from tokenizers.trainers import BpeTrainer
@@ -361,8 +458,8 @@ def _build_tokenizer(extra_corpus: Sequence[str] = ()) -> Any:
     # Pad the BPE vocab to a fixed size and give the added tokens their fixed ids.
     for i in range(len(vocab), _BPE_VOCAB_SIZE):
         vocab[f"<|reserved_{i}|>"] = i
-    vocab.update(_ADDED_IDS)
-    special = [token for token, is_special in QWEN_ADDED_TOKENS if is_special]
+    vocab.update({token: _ADDED_IDS[token] for token, _ in added_tokens})
+    special = [token for token, is_special in added_tokens if is_special]
     # The tokenizers backend takes merges as pairs, although the signature says strings.
     options: dict[str, Any] = {
         "vocab": vocab,
@@ -377,7 +474,7 @@ def _build_tokenizer(extra_corpus: Sequence[str] = ()) -> Any:
     }
     tokenizer = Qwen2Tokenizer(**options)
     tokenizer.add_tokens(
-        [AddedToken(t, special=s, normalized=False) for t, s in QWEN_ADDED_TOKENS],
+        [AddedToken(t, special=s, normalized=False) for t, s in added_tokens],
         special_tokens=False,
     )
     return tokenizer
@@ -394,20 +491,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = argparse.ArgumentParser(
         prog="python -m visionthink_agent.backends.tiny",
-        description="Write a tiny random-weight Qwen2.5-VL checkpoint (no download).",
+        description="Write a tiny random-weight Qwen2.5-VL or Qwen3-VL checkpoint (no download).",
     )
     parser.add_argument(
         "path",
         nargs="?",
         type=Path,
         default=None,
-        help=f"target directory (default: {default_tiny_dir()})",
+        help=f"target directory (default: {default_tiny_dir()} or {default_tiny_dir('qwen3_vl')})",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the random weights")
+    parser.add_argument(
+        "--family",
+        choices=[QWEN2_5_VL_FAMILY.name, QWEN3_VL_FAMILY.name],
+        default=QWEN2_5_VL_FAMILY.name,
+        help="model family (default: %(default)s)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace what the directory holds")
     args = parser.parse_args(argv)
     path = write_tiny_checkpoint(
-        args.path or default_tiny_dir(), seed=args.seed, overwrite=args.overwrite
+        args.path or default_tiny_dir(args.family),
+        seed=args.seed,
+        overwrite=args.overwrite,
+        family=args.family,
     )
     print(path)
     return 0
