@@ -1,4 +1,4 @@
-"""Run a Qwen2.5-VL-family checkpoint in process: prefill, decode, stream, reuse the KV cache.
+"""Run a Qwen2.5-VL or Qwen3-VL checkpoint in process: prefill, decode, stream, reuse the KV cache.
 
 :class:`QwenVLEngine` is the torch/transformers half of the in-process backend (the LangChain
 half is :mod:`visionthink_agent.backends.transformers_chat`). It owns one model and its
@@ -8,10 +8,14 @@ processor and generates one conversation at a time with a hand-written decode lo
 * count exactly the prompt tokens and the visual (``<|image_pad|>``) tokens it prefilled;
 * **reuse the KV cache of the previous call** when the new prompt extends it — VisionThink's
   second turn is the first turn's prompt + answer + a tool turn with the high-resolution image,
-  so only the tool turn is prefilled. Qwen2.5-VL's M-RoPE positions depend on every image in the
+  so only the tool turn is prefilled. Qwen-VL's M-RoPE positions depend on every image in the
   sequence, so positions are computed for the whole new prompt with the model's own
-  ``get_rope_index`` and only the new suffix's slice is fed; a cached image is reused only when
-  its pixels are identical.
+  ``get_rope_index`` (given the processor's ``mm_token_type_ids`` where it takes them) and only
+  the new suffix's slice is fed; a cached image is reused only when its pixels are identical.
+
+Both families run through the same code: ``AutoModelForImageTextToText`` / ``AutoProcessor``
+load either, and the engine's :attr:`QwenVLEngine.family` says which one it holds (the box
+convention and token geometry the agent must use).
 
 Example:
     >>> import tempfile
@@ -41,6 +45,7 @@ import torch
 from PIL import Image
 
 from visionthink_agent.backends.aligned_vision_mlp import align_vision_mlp
+from visionthink_agent.backends.families import ModelFamily, family_for_config
 from visionthink_agent.backends.grouped_window_attention import enable_grouped_window_attention
 from visionthink_agent.backends.lower_right_attention import register_lower_right_attention
 from visionthink_agent.backends.text_stream import TextStream
@@ -154,10 +159,11 @@ def resolve_dtype(dtype: str | torch.dtype | None, device: str) -> torch.dtype:
 
 
 class QwenVLEngine:
-    """A Qwen2.5-VL model + processor that generates one conversation turn at a time.
+    """A Qwen-VL model + processor that generates one conversation turn at a time.
 
     Args:
-        model: a loaded ``Qwen2_5_VLForConditionalGeneration`` (or a same-family model).
+        model: a loaded ``Qwen2_5_VLForConditionalGeneration``, ``Qwen3VLForConditionalGeneration``
+            (or a model with the same interface).
         processor: its ``AutoProcessor``.
         reuse_kv: keep the last call's KV cache and reuse its longest matching prefix.
         lower_right_attention: switch a ``sdpa`` model to
@@ -203,6 +209,8 @@ class QwenVLEngine:
         self.processor = processor
         self.tokenizer = processor.tokenizer
         self.reuse_kv = reuse_kv
+        self.family: ModelFamily | None = _family(model.config)
+        """The model's family (``None`` for a model type of no supported family)."""
         self.image_token_id = int(model.config.image_token_id)
         self.vision_start_token_id = int(model.config.vision_start_token_id)
         eos = model.generation_config.eos_token_id
@@ -568,6 +576,13 @@ def _next_token(
     return int(torch.multinomial(probs, 1, generator=generator))
 
 
+def _family(config: Any) -> ModelFamily | None:
+    try:
+        return family_for_config(config)
+    except ValueError:
+        return None
+
+
 def _synchronize(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -601,6 +616,6 @@ def _load_error_message(model: str, exc: Exception) -> str:
         "hub (no network, or not downloaded yet). Ways forward:\n"
         "  --model demo            the small model shipped in the package (synthetic task)\n"
         "  --model tiny            a tiny random-weight model written locally (plumbing only)\n"
-        "  --model /path/to/ckpt   a local Qwen2.5-VL checkpoint directory\n"
+        "  --model /path/to/ckpt   a local Qwen2.5-VL or Qwen3-VL checkpoint directory\n"
         "  --base-url URL          an OpenAI-compatible server (vLLM, SGLang, transformers serve)"
     )

@@ -1,8 +1,10 @@
-"""``ChatQwenVL``: a LangChain chat model running a Qwen2.5-VL-family checkpoint in process.
+"""``ChatQwenVL``: a LangChain chat model running a Qwen2.5-VL or Qwen3-VL checkpoint in process.
 
 The embedded default backend: no server, the released ``Senqiao/VisionThink-Efficient`` by
 default, ``model="demo"`` for the small model shipped in the package (trained on the synthetic
-task), ``model="tiny"`` for the offline random-weight checkpoint. It accepts LangChain messages with
+task), ``model="tiny"`` / ``model="tiny-qwen3-vl"`` for the offline random-weight checkpoints.
+``ChatQwenVL(...).family`` says which model family it runs (the box convention of its zoom
+calls and its visual-token geometry). It accepts LangChain messages with
 image content blocks in any format :func:`visionthink_agent.images.load_image` reads, renders
 them with the checkpoint's chat template, streams tokens, reports exact prompt and visual token
 counts, and by default reuses the previous turn's KV cache when the new prompt extends it
@@ -12,7 +14,9 @@ Both agent modes work: in *prompted* mode nothing is bound and the caller parses
 ``<tool_call>`` from the text; in *native* mode ``bind_tools`` passes the tool schemas to the
 chat template's ``tools=`` and the model's ``<tool_call>`` blocks come back as ``tool_calls``
 (the text keeps them, so the conversation re-renders byte for byte). The stock Qwen2.5-VL
-template ignores ``tools=``; VisionThink declares its tool in the system prompt anyway.
+template ignores ``tools=`` (the schemas are then declared in the system message the way Qwen's
+tool-aware templates do); Qwen3-VL's declares them itself. Both families answer in the same
+Hermes ``<tool_call>`` format.
 
 Example:
     >>> from langchain_core.messages import HumanMessage
@@ -57,6 +61,7 @@ from PIL import Image
 from pydantic import ConfigDict, Field
 
 from visionthink_agent.backends import DEFAULT_MODEL
+from visionthink_agent.backends.families import ModelFamily, resolve_family
 from visionthink_agent.images import is_image_block, load_image
 from visionthink_agent.parsing import parse_tool_call
 
@@ -68,7 +73,7 @@ _ENGINES_LOCK = threading.Lock()
 
 
 class ChatQwenVL(BaseChatModel):
-    """A Qwen2.5-VL-family checkpoint as a LangChain chat model, run in this process.
+    """A Qwen2.5-VL or Qwen3-VL checkpoint as a LangChain chat model, run in this process.
 
     The weights load on first use (constructing the object is instant) and are shared by every
     ``ChatQwenVL`` with the same ``model``, ``device``, ``dtype`` and attention implementation.
@@ -80,7 +85,7 @@ class ChatQwenVL(BaseChatModel):
 
     model: str = DEFAULT_MODEL
     """Hugging Face id, local checkpoint directory, ``"demo"`` (the shipped model trained on the
-    synthetic task) or ``"tiny"`` (random weights, for plumbing)."""
+    synthetic task), ``"tiny"`` or ``"tiny-qwen3-vl"`` (random weights, for plumbing)."""
     device: str = "auto"
     """``auto`` (CUDA, then MPS, then CPU), or a torch device like ``cuda:1``."""
     dtype: str = "auto"
@@ -120,6 +125,30 @@ class ChatQwenVL(BaseChatModel):
             params["ls_stop"] = stop or self.stop
         return params
 
+    @property
+    def family(self) -> ModelFamily:
+        """The model family of ``model``: the box convention and token geometry the agent uses.
+
+        Taken from the loaded model's config when it is loaded; before that from the local
+        ``config.json`` (a checkpoint directory or a hub id in the local cache), else from the
+        name (``Qwen3-VL`` in it: Qwen3-VL, otherwise Qwen2.5-VL). Never loads weights.
+
+        Example:
+            >>> ChatQwenVL(model="tiny-qwen3-vl").family.boxes
+            'relative_1000'
+            >>> ChatQwenVL(model="demo").family.name
+            'qwen2_5_vl'
+        """
+        with _ENGINES_LOCK:
+            engine = _ENGINES.get(self._engine_key(self.model))
+        if engine is not None and engine.family is not None:
+            family: ModelFamily = engine.family
+            return family
+        return resolve_family(self.model)
+
+    def _engine_key(self, model: str) -> tuple[Any, ...]:
+        return (model, self.device, self.dtype, self.attn_implementation, self.reuse_kv)
+
     def engine(self, model: str | None = None) -> Any:
         """The loaded :class:`~visionthink_agent.backends.qwen_engine.QwenVLEngine` (cached).
 
@@ -131,7 +160,7 @@ class ChatQwenVL(BaseChatModel):
                 ``--model tiny``, a local path and ``--base-url`` as ways forward.
         """
         model = model or self.model
-        key = (model, self.device, self.dtype, self.attn_implementation, self.reuse_kv)
+        key = self._engine_key(model)
         with _ENGINES_LOCK:
             if key not in _ENGINES:
                 from visionthink_agent.backends.demo import resolve_model_alias
@@ -364,7 +393,7 @@ def to_qwen_messages(
             else:
                 responses.extend([_text("\n"), *response])
         else:
-            raise ValueError(f"unsupported message type {message.type!r} for a Qwen2.5-VL model")
+            raise ValueError(f"unsupported message type {message.type!r} for a Qwen-VL model")
     for turn in converted:
         if isinstance(turn["content"], list) and all(p["type"] == "text" for p in turn["content"]):
             turn["content"] = "".join(p["text"] for p in turn["content"])
