@@ -6,6 +6,13 @@ a turn; usage is streamed (``stream_usage=True``: off by default in ``ChatOpenAI
 base URL) so the agent can report tokens; ``mm_processor_kwargs`` (e.g. a ``max_pixels`` cap)
 travel in ``extra_body`` for vLLM / SGLang.
 
+The served model's family (Qwen2.5-VL or Qwen3-VL: the box convention of its zoom calls and its
+token geometry) cannot be asked of the server, so it is given with ``family=`` or inferred from
+the model name (``Qwen3-VL`` in it → Qwen3-VL; a local checkpoint directory or a hub id in the
+local cache → its ``config.json``; otherwise Qwen2.5-VL, VisionThink's base). It is stored in the
+model's ``metadata["visionthink_family"]``, where
+:func:`~visionthink_agent.backends.families.family_of` reads it.
+
 Example:
     >>> model = create_openai_compatible_model(
     ...     "Senqiao/VisionThink-Efficient", base_url="http://127.0.0.1:8000/v1"
@@ -23,6 +30,7 @@ from urllib.parse import urlsplit
 from pydantic import SecretStr
 
 from visionthink_agent.backends import DEFAULT_MODEL
+from visionthink_agent.backends.families import FAMILY_METADATA_KEY, ModelFamily, resolve_family
 
 __all__ = ["DEFAULT_BASE_URL", "create_openai_compatible_model"]
 
@@ -41,6 +49,7 @@ def create_openai_compatible_model(
     max_retries: int = 2,
     mm_processor_kwargs: dict[str, Any] | None = None,
     extra_body: dict[str, Any] | None = None,
+    family: str | ModelFamily | None = None,
     **kwargs: Any,
 ) -> Any:
     """Build a ``ChatOpenAI`` for a VisionThink checkpoint served behind ``base_url``.
@@ -57,7 +66,10 @@ def create_openai_compatible_model(
         mm_processor_kwargs: per-request multimodal processor options for vLLM / SGLang,
             e.g. ``{"max_pixels": 12845056}``.
         extra_body: further fields of the request body (merged; ``mm_processor_kwargs`` wins).
-        **kwargs: passed to ``ChatOpenAI`` (e.g. ``top_p``, ``seed``, ``default_headers``).
+        family: the served model's family (``qwen2_5_vl``, ``qwen3_vl``, ``Qwen3-VL``...);
+            ``None`` infers it from ``model`` (see the module docs).
+        **kwargs: passed to ``ChatOpenAI`` (e.g. ``top_p``, ``seed``, ``default_headers``;
+            ``metadata`` is kept, with the family added).
 
     Returns:
         A ``langchain_openai.ChatOpenAI``.
@@ -65,6 +77,7 @@ def create_openai_compatible_model(
     Raises:
         ImportError: ``langchain-openai`` is not installed (``pip install
             'visionthink-agent[graph]'``).
+        ValueError: ``family`` names no supported family.
 
     Example:
         >>> model = create_openai_compatible_model(
@@ -76,6 +89,12 @@ def create_openai_compatible_model(
         {'max_tokens': 8192, 'mm_processor_kwargs': {'max_pixels': 1003520}}
         >>> model.openai_api_key.get_secret_value()
         'EMPTY'
+        >>> model.metadata["visionthink_family"]
+        'qwen2_5_vl'
+        >>> served = create_openai_compatible_model("Qwen/Qwen3-VL-8B-Instruct")
+        >>> named = create_openai_compatible_model("my-model", family="Qwen3-VL")
+        >>> served.metadata["visionthink_family"], named.metadata["visionthink_family"]
+        ('qwen3_vl', 'qwen3_vl')
     """
     try:
         from langchain_openai import ChatOpenAI
@@ -85,6 +104,8 @@ def create_openai_compatible_model(
             "pip install 'visionthink-agent[graph]'"
         ) from exc
 
+    resolved = resolve_family(model, family)
+    metadata = {**(kwargs.pop("metadata", None) or {}), FAMILY_METADATA_KEY: resolved.name}
     body = dict(extra_body or {})
     if urlsplit(base_url).hostname != "api.openai.com":
         # ChatOpenAI sends max_completion_tokens; some servers (transformers serve) read only
@@ -102,5 +123,6 @@ def create_openai_compatible_model(
         "max_retries": max_retries,
         "stream_usage": True,
         "extra_body": body or None,
+        "metadata": metadata,
     }
     return ChatOpenAI(**options, **kwargs)
