@@ -24,6 +24,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "create_visionthink_agent": "visionthink_agent.graph",
     "create_resize_image_tool": "visionthink_agent.graph",
+    "create_zoom_image_tool": "visionthink_agent.graph",
     "VisionThinkMiddleware": "visionthink_agent.graph",
 }
 
@@ -32,6 +33,7 @@ __all__ = [
     "__version__",
     "create_resize_image_tool",
     "create_visionthink_agent",
+    "create_zoom_image_tool",
     "extract_answer",
     "load_image",
     "parse_tool_call",

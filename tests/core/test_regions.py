@@ -87,6 +87,7 @@ def test_odd_sizes_use_the_first_look_the_model_saw() -> None:
         ([1, 2, float("nan"), 4], "bbox_2d must be a list of four numbers"),
         ([1, 2, float("inf"), 4], "bbox_2d must be a list of four numbers"),
         (None, "bbox_2d must be a list of four numbers"),
+        ([0, 0, 960, 1], "is a 1920x2-pixel strip of the original: a region must be at most 200"),
     ],
 )
 def test_boxes_that_name_no_region_are_errors_for_the_error_turn(

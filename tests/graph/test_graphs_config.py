@@ -50,3 +50,26 @@ def test_env_configures_model_and_mode(image_bytes: bytes) -> None:
 def test_bad_mode_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="VISIONTHINK_MODE"):
         load_module().build_graph({"VISIONTHINK_MODE": "fast"})
+
+
+def test_env_chooses_the_zoom_tool_and_the_model_family(image_bytes: bytes) -> None:
+    with scripted_openai_server([ANSWER]) as server:
+        graph = load_module().build_graph(
+            {
+                "VISIONTHINK_BASE_URL": server.base_url,
+                "VISIONTHINK_MODE": "native",
+                "VISIONTHINK_TOOL_MODE": "both",
+                "VISIONTHINK_FAMILY": "qwen3_vl",
+            }
+        )
+        message = HumanMessage(content=[{"type": "text", "text": "Q"}, v1_block(image_bytes)])
+        graph.invoke({"messages": [message]})
+    (request,) = server.requests
+    tools = {t["function"]["name"]: t["function"] for t in request["tools"]}
+    assert set(tools) == {"resize_image", "image_zoom_in_tool"}
+    assert "from 0 to 1000" in str(tools["image_zoom_in_tool"]["parameters"])
+
+
+def test_bad_tool_mode_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="VISIONTHINK_TOOL_MODE must be one of resize, zoom, both"):
+        load_module().build_graph({"VISIONTHINK_TOOL_MODE": "crop"})

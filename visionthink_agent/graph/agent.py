@@ -25,6 +25,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command
 
 from visionthink_agent import protocol
+from visionthink_agent.backends.families import family_of
 from visionthink_agent.graph.conversation import image_blocks, is_tool_turn, last_ai_message
 from visionthink_agent.graph.image_store import image_block_id, normalise_image_block
 from visionthink_agent.graph.rendering import native_messages, prompted_messages
@@ -37,7 +38,7 @@ from visionthink_agent.graph.results import (
 )
 from visionthink_agent.graph.state import VisionThinkInput, VisionThinkOutput, VisionThinkState
 from visionthink_agent.graph.turns import parse_model_turn, turn_calls
-from visionthink_agent.images import QWEN2_5_VL, VisionGeometry, is_image_block
+from visionthink_agent.images import VisionGeometry, is_image_block
 
 __all__ = [
     "NATIVE_SYSTEM_PROMPT",
@@ -144,7 +145,7 @@ def create_visionthink_agent(
     *,
     mode: Mode = "prompted",
     tool_mode: protocol.ToolMode = "resize",
-    boxes: protocol.BoxConvention = "first_look_pixels",
+    boxes: protocol.BoxConvention | None = None,
     max_resizes: int = protocol.MAX_RESIZES,
     max_zooms: int = protocol.MAX_ZOOMS,
     max_model_turns: int | None = None,
@@ -153,7 +154,7 @@ def create_visionthink_agent(
     allow_private_urls: bool = False,
     allow_local_files: bool = False,
     drop_history_images: bool = False,
-    geometry: VisionGeometry = QWEN2_5_VL,
+    geometry: VisionGeometry | None = None,
 ) -> StateGraph[Any, Any, Any, Any]:
     """Build the VisionThink agent as an uncompiled ``StateGraph``.
 
@@ -179,7 +180,8 @@ def create_visionthink_agent(
             (a region, ``image_zoom_in_tool`` with ``bbox_2d``, cropped from the original) or
             ``"both"`` (the model chooses).
         boxes: how the model writes ``bbox_2d``: ``"first_look_pixels"`` (Qwen2.5-VL: pixels
-            of the first look it was shown) or ``"relative_1000"`` (Qwen3-VL: 0-1000).
+            of the first look it was shown) or ``"relative_1000"`` (Qwen3-VL: 0-1000); default
+            the model family's (:func:`~visionthink_agent.backends.families.family_of`).
         max_resizes: high-resolution views allowed per image (a further call gets the
             protocol's error turn).
         max_zooms: regions allowed per question (a further zoom gets the error turn).
@@ -199,9 +201,9 @@ def create_visionthink_agent(
             request (a short note stands in for each; the image the question is about keeps its
             first look, and it may be resized again). Off by default: the whole conversation
             is re-sent, and the token account counts those images under ``history``.
-        geometry: the token arithmetic of the model family for the token account
-            (:data:`~visionthink_agent.images.QWEN2_5_VL` by default; pass
-            :data:`~visionthink_agent.images.QWEN3_VL` for Qwen3-VL).
+        geometry: the token arithmetic for the token account; default the model family's
+            (:data:`~visionthink_agent.images.QWEN3_VL` for a Qwen3-VL model, else
+            :data:`~visionthink_agent.images.QWEN2_5_VL`).
 
     Raises:
         ValueError: an unknown mode, tool mode or box convention, a bad limit, or
@@ -210,6 +212,9 @@ def create_visionthink_agent(
     """
     if mode not in ("prompted", "native"):
         raise ValueError(f"mode must be 'prompted' or 'native', got {mode!r}")
+    family = family_of(model)
+    boxes = family.boxes if boxes is None else boxes
+    geometry = family.geometry if geometry is None else geometry
     budget = request_budget(tool_mode, boxes, max_resizes=max_resizes, max_zooms=max_zooms)
     turns_allowed = budget.max_model_turns if max_model_turns is None else max_model_turns
     if not 1 <= turns_allowed <= 10:

@@ -7,8 +7,9 @@ the full resolution the first look lacked; :func:`crop_region` cuts it and appli
 ≥ 28 px rule as the high-resolution view (its token count then follows the processor's own
 ``smart_resize`` limits, like any image).
 
-A box partly outside the image is clipped to it; a box with inverted corners, zero area, or no
-overlap with the image raises :class:`ZoomBoxError`, whose message is worded for the protocol's
+A box partly outside the image is clipped to it; a box with inverted corners, zero area, no
+overlap with the image, or a shape no Qwen processor accepts (a strip more than 200 times longer
+than wide) raises :class:`ZoomBoxError`, whose message is worded for the protocol's
 error turn (a model mistake is a turn, not an exception, on every surface).
 
 Example:
@@ -31,6 +32,7 @@ from typing import Any
 from PIL import Image
 
 from visionthink_agent.images.first_look import ensure_min_side, min_side_size
+from visionthink_agent.images.tokens import MAX_ASPECT_RATIO
 from visionthink_agent.protocol import BoxConvention
 
 __all__ = ["PixelBox", "ZoomBoxError", "crop_region", "crop_size", "parse_bbox", "zoom_box"]
@@ -97,8 +99,8 @@ def zoom_box(
         (0, 0, 20, 20)
 
     Raises:
-        ZoomBoxError: for a malformed box, inverted corners, zero area, or a box outside the
-            image.
+        ZoomBoxError: for a malformed box, inverted corners, zero area, a box outside the
+            image, or a region thinner than the processors' 200:1 aspect limit.
     """
     x1, y1, x2, y2 = parse_bbox(bbox)
     if x2 < x1 or y2 < y1:
@@ -125,7 +127,14 @@ def zoom_box(
     right = min(width, math.ceil(min(x2, frame_w) * sx))
     bottom = min(height, math.ceil(min(y2, frame_h) * sy))
     # floor/ceil keep at least one pixel of a box with positive area inside the frame.
-    return left, top, max(right, left + 1), max(bottom, top + 1)
+    right, bottom = max(right, left + 1), max(bottom, top + 1)
+    w, h = right - left, bottom - top
+    if max(w, h) > MAX_ASPECT_RATIO * min(w, h):
+        raise ZoomBoxError(
+            f"bbox_2d {_fmt((x1, y1, x2, y2))} is a {w}x{h}-pixel strip of the original: "
+            f"a region must be at most {MAX_ASPECT_RATIO} times longer than it is wide"
+        )
+    return left, top, right, bottom
 
 
 def crop_size(box: PixelBox) -> tuple[int, int]:
