@@ -1,4 +1,4 @@
-"""Test doubles shared by the evaluation and example tests.
+"""Test doubles (and a box helper) shared by the evaluation and example tests.
 
 ``OracleVisionModel`` is a hand-written chat model that behaves like an ideal VisionThink model
 on questions it knows: it answers coarse questions from any view, and fine-detail questions only
@@ -81,3 +81,13 @@ class OracleVisionModel(BaseChatModel):
         usage = {"input_tokens": 100, "output_tokens": 10, "total_tokens": 110}
         message = AIMessage(content=text, usage_metadata=usage)  # type: ignore[arg-type]
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def contains(outer: Sequence[int], inner: Sequence[int]) -> bool:
+    """Whether pixel box ``outer`` (left, top, right, bottom) covers all of ``inner``."""
+    return (
+        outer[0] <= inner[0]
+        and outer[1] <= inner[1]
+        and outer[2] >= inner[2]
+        and outer[3] >= inner[3]
+    )
