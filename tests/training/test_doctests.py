@@ -29,6 +29,7 @@ MODULES = [
     "training.demo.sft",
     "training.demo.trajectories",
     "training.group_penalty",
+    "training.image_tool",
     "training.main_ppo",
     "training.names",
     "training.resize_tool",
@@ -37,6 +38,7 @@ MODULES = [
     "training.step_log",
     "training.task_runner",
     "training.trainer",
+    "training.zoom_tool",
 ]
 
 
