@@ -1,17 +1,20 @@
 """Convert VisionThink data (HF ``save_to_disk``) or plain JSONL into veRL parquet.
 
-``python -m training.data INPUT OUTPUT.parquet [--split train] [--force] [--limit N]``
+``python -m training.data INPUT OUTPUT.parquet [--split train] [--force] [--limit N]
+[--tool-mode resize|zoom|both] [--boxes first_look_pixels|relative_1000]``
 
 * ``INPUT`` a directory written by ``datasets``' ``save_to_disk`` (VisionThink-Smart-Train /
   -Val layout: ``images``, ``problem`` with ``<image>``, ``solution``, ``original_answer``,
   ``data_source``, ``doc_id``, ``info{tgt_width, tgt_height, use_tool}``), or a ``.jsonl`` file
   with ``image`` (a path, relative to the file), ``question``, ``answer`` and optionally
   ``data_source``, ``id`` and the label ``use_tool`` (or ``needs_high_res``).
-* Each output row carries the VisionThink prompt (system prompt with the tool declaration, user
-  turn with one ``<image>``), the **first-look** image (``downsample_for_first_look``, the
-  training-identical path, PNG-encoded), the high-resolution reference for
-  :class:`training.resize_tool.ResizeImageTool` in ``extra_info.tools_kwargs`` (the original
-  bytes for HF data, the absolute path for JSONL), the ground truth, ``data_source`` and
+* Each output row carries the VisionThink prompt (the system prompt of the tool mode, with its
+  tool declarations, :func:`visionthink_agent.protocol.system_prompt`: the released prompt by
+  default; a user turn with one ``<image>``), the **first-look** image
+  (``downsample_for_first_look``, the training-identical path, PNG-encoded), the
+  high-resolution reference for :class:`training.resize_tool.ResizeImageTool` in
+  ``extra_info.tools_kwargs`` (the original bytes for HF data, the absolute path for JSONL; the
+  zoom tool crops the same original), the ground truth, ``data_source`` and
   ``agent_name: visionthink_agent``.
 
 Every row is validated before anything is written; errors name the row and the field. The output
@@ -37,7 +40,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -56,6 +59,7 @@ __all__ = [
     "convert",
     "main",
     "read_records",
+    "system_prompt_of",
 ]
 
 _CREATE_KWARGS = pa.struct([("image", pa.binary()), ("image_path", pa.string())])
@@ -162,14 +166,28 @@ class ConversionSummary:
         )
 
 
-def build_row(record: SourceRecord) -> dict[str, Any]:
+def build_row(
+    record: SourceRecord,
+    *,
+    tool_mode: protocol.ToolMode = "resize",
+    boxes: protocol.BoxConvention = "first_look_pixels",
+) -> dict[str, Any]:
     """Build one veRL row from a validated record (decodes and downsamples the image).
+
+    Args:
+        record: the validated source example.
+        tool_mode: the tool mode the row is for (selects the system prompt).
+        boxes: the zoom box convention the system prompt states (zoom and both modes).
 
     Example:
         >>> from PIL import Image
         >>> row = build_row(SourceRecord(0, "a", "demo", "What?", "x", Image.new("RGB", (90, 60))))
         >>> row["extra_info"]["first_look_width"], row["agent_name"]
         (45, 'visionthink_agent')
+        >>> zoom = build_row(SourceRecord(0, "a", "demo", "What?", "x", Image.new("RGB", (9, 9))),
+        ...                  tool_mode="zoom")
+        >>> zoom["prompt"][0]["content"] == protocol.system_prompt("zoom")
+        True
 
     Raises:
         DataValidationError: the image cannot be loaded.
@@ -189,7 +207,7 @@ def build_row(record: SourceRecord) -> dict[str, Any]:
         "data_source": record.data_source,
         "agent_name": AGENT_NAME,
         "prompt": [
-            {"role": "system", "content": protocol.SYSTEM_PROMPT},
+            {"role": "system", "content": protocol.system_prompt(tool_mode, boxes)},
             {"role": "user", "content": question_text},
         ],
         "images": [{"bytes": first_look.data}],
@@ -343,6 +361,8 @@ def convert(
     limit: int | None = None,
     chunk_rows: int = 256,
     progress: bool = True,
+    tool_mode: protocol.ToolMode = "resize",
+    boxes: protocol.BoxConvention = "first_look_pixels",
 ) -> ConversionSummary:
     """Validate every row of ``source`` and write the veRL parquet ``output``.
 
@@ -354,6 +374,8 @@ def convert(
         limit: convert only the first ``limit`` rows.
         chunk_rows: rows per parquet row group.
         progress: show a progress bar.
+        tool_mode: the tool mode the rows are for (see :func:`build_row`).
+        boxes: the zoom box convention (see :func:`build_row`).
 
     Example:
         >>> import tempfile
@@ -384,7 +406,7 @@ def convert(
             for record in records:
                 if rows >= total:
                     break
-                chunk.append(build_row(record))
+                chunk.append(build_row(record, tool_mode=tool_mode, boxes=boxes))
                 rows += 1
                 needs_tool += bool(record.use_tool)
                 bar.update()
@@ -400,6 +422,24 @@ def convert(
     finally:
         tmp.unlink(missing_ok=True)
     return ConversionSummary(rows, needs_tool, time.perf_counter() - start, output)
+
+
+def system_prompt_of(path: str | os.PathLike[str]) -> str | None:
+    """The system message of the first row of a veRL parquet file (None when it has none).
+
+    Example:
+        >>> import tempfile
+        >>> from PIL import Image
+        >>> out = Path(tempfile.mkdtemp()) / "one.parquet"
+        >>> row = build_row(SourceRecord(0, "a", "demo", "What?", "x", Image.new("RGB", (9, 9))))
+        >>> pq.write_table(pa.Table.from_pylist([row], schema=PARQUET_SCHEMA), out)
+        >>> system_prompt_of(out) == protocol.SYSTEM_PROMPT
+        True
+    """
+    table = pq.ParquetFile(path).read_row_group(0, columns=["prompt"])
+    messages = table.column("prompt")[0].as_py() if table.num_rows else []
+    first = (messages or [{}])[0]
+    return str(first["content"]) if first.get("role") == "system" else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -418,10 +458,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", help="split of a DatasetDict (e.g. train)")
     parser.add_argument("--force", action="store_true", help="overwrite an existing output")
     parser.add_argument("--limit", type=int, help="convert only the first N rows")
+    parser.add_argument(
+        "--tool-mode",
+        choices=protocol.TOOL_MODES,
+        default="resize",
+        help="the tool mode of the system prompt (visionthink.tool_mode; default resize)",
+    )
+    parser.add_argument(
+        "--boxes",
+        choices=get_args(protocol.BoxConvention),
+        default="first_look_pixels",
+        help="how the zoom tool's boxes are written (visionthink.boxes; zoom and both modes)",
+    )
     args = parser.parse_args(argv)
     try:
         summary = convert(
-            args.input, args.output, split=args.split, force=args.force, limit=args.limit
+            args.input,
+            args.output,
+            split=args.split,
+            force=args.force,
+            limit=args.limit,
+            tool_mode=args.tool_mode,
+            boxes=args.boxes,
         )
     except (ValueError, FileExistsError) as exc:
         print(f"error: {exc}", file=sys.stderr)

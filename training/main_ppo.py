@@ -22,8 +22,13 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `training` importable from a checkout
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from typing import TYPE_CHECKING
+
 import hydra
 from omegaconf import DictConfig, OmegaConf, open_dict
+
+if TYPE_CHECKING:
+    from training.settings import VisionThinkSettings
 
 __all__ = [
     "CONFIG_DIR",
@@ -63,16 +68,25 @@ def resolve_packaged_paths(config: DictConfig) -> None:
         for key in keys[:-1]:
             node = node.get(key) if node is not None else None
         value = node.get(keys[-1]) if node is not None else None
-        if not value or os.path.isabs(value) or os.path.exists(value):
-            continue
-        packaged = CONFIG_DIR / Path(value).name
-        if packaged.is_file():
+        if value and _packaged_path(value) != value:
             with open_dict(node):
-                node[keys[-1]] = str(packaged)
+                node[keys[-1]] = _packaged_path(value)
+
+
+def _packaged_path(value: str) -> str:
+    """``value``, or our packaged file of that name when ``value`` names no file from here."""
+    if os.path.isabs(value) or os.path.exists(value):
+        return value
+    packaged = CONFIG_DIR / Path(value).name
+    return str(packaged) if packaged.is_file() else value
 
 
 def validate(config: DictConfig) -> None:
     """Validate the composed config: our ``visionthink`` block, then veRL's own checks.
+
+    The tool mode (``visionthink.tool_mode``) is checked against the rollout keys it needs (the
+    registered tools, the turn limits, ``limit_images``) and against the system prompt of the
+    first row of each existing data file, so a mismatch stops here, before Ray starts.
 
     Example:
         >>> validate.__name__
@@ -80,7 +94,8 @@ def validate(config: DictConfig) -> None:
 
     Raises:
         training.settings.ConfigError: the ``visionthink`` block or the judge settings
-            (``reward.custom_reward_function.reward_kwargs.judge``) are invalid.
+            (``reward.custom_reward_function.reward_kwargs.judge``) are invalid, or the rollout
+            keys or the data do not fit the tool mode.
         ValueError / AssertionError: veRL's ``validate_config`` rejects the config.
     """
     from verl.trainer.ppo.utils import need_critic, need_reference_policy
@@ -90,7 +105,8 @@ def validate(config: DictConfig) -> None:
     from training.settings import VisionThinkSettings
 
     block = OmegaConf.to_container(config.get("visionthink", {}), resolve=True)
-    VisionThinkSettings.from_config(block)  # type: ignore[arg-type]
+    settings = VisionThinkSettings.from_config(block)  # type: ignore[arg-type]
+    _check_tool_mode(config, settings)
     reward_fn = config.reward.get("custom_reward_function") or {}
     if str(reward_fn.get("path") or "").endswith("training.reward"):
         kwargs = OmegaConf.to_container(reward_fn.get("reward_kwargs") or {}, resolve=True)
@@ -100,6 +116,31 @@ def validate(config: DictConfig) -> None:
         use_reference_policy=need_reference_policy(config),
         use_critic=need_critic(config),
     )
+
+
+def _check_tool_mode(config: DictConfig, settings: VisionThinkSettings) -> None:
+    """The rollout keys and the data's system prompts fit ``visionthink.tool_mode``."""
+    from verl.tools.tool_registry import initialize_tools_from_config
+
+    from training.data import system_prompt_of
+
+    rollout = config.actor_rollout_ref.rollout
+    multi_turn = rollout.multi_turn
+    path = multi_turn.get("tool_config_path")
+    tools = initialize_tools_from_config(_packaged_path(path)) if path else []
+    settings.check_rollout(
+        tool_names=[tool.name for tool in tools],
+        max_assistant_turns=multi_turn.get("max_assistant_turns"),
+        max_user_turns=multi_turn.get("max_user_turns"),
+        limit_images=rollout.get("limit_images"),
+    )
+    for key in ("train_files", "val_files"):
+        files = config.data.get(key)
+        for file in [files] if isinstance(files, str) else list(files or []):
+            local = Path(str(file)).expanduser()
+            if local.suffix == ".parquet" and local.is_file():
+                where = f"data.{key} ({local})"
+                settings.check_system_prompt(system_prompt_of(local), where=where)
 
 
 def adopt_worker_env(config: DictConfig) -> dict[str, str]:
@@ -165,7 +206,8 @@ def prepare_synthetic_data(config: DictConfig) -> list[Path]:
 
     Only with ``visionthink.synthetic_data`` set, and only files that do not exist yet (the
     benchmark's JSONL and images go beside each parquet file, in ``<stem>-source/``: the tool's
-    full-resolution references point there). Returns the files written.
+    full-resolution references point there); the rows get the system prompt of
+    ``visionthink.tool_mode``. Returns the files written.
 
     Example:
         >>> from omegaconf import OmegaConf
@@ -180,13 +222,14 @@ def prepare_synthetic_data(config: DictConfig) -> list[Path]:
     from visionthink_agent.evaluation.synthetic import write_synthetic_benchmark
 
     block = OmegaConf.to_container(config.get("visionthink", {}), resolve=True)
-    settings = VisionThinkSettings.from_config(block).synthetic_data  # type: ignore[arg-type]
-    if settings is None:
+    settings = VisionThinkSettings.from_config(block)  # type: ignore[arg-type]
+    synthetic = settings.synthetic_data
+    if synthetic is None:
         return []
     written = []
     for key, split, count in (
-        ("train_files", "train", settings.train_samples),
-        ("val_files", "eval", settings.val_samples),
+        ("train_files", "train", synthetic.train_samples),
+        ("val_files", "eval", synthetic.val_samples),
     ):
         value = config.data.get(key)
         if not isinstance(value, str):
@@ -200,13 +243,13 @@ def prepare_synthetic_data(config: DictConfig) -> list[Path]:
         bench = write_synthetic_benchmark(
             source,
             n=count,
-            seed=settings.seed,
-            preset=settings.preset,
+            seed=synthetic.seed,
+            preset=synthetic.preset,
             split=split,
             formats=("jsonl",),
         )
         assert bench.jsonl is not None
-        convert(bench.jsonl, target)
+        convert(bench.jsonl, target, tool_mode=settings.tool_mode, boxes=settings.boxes)
         written.append(target)
     return written
 
