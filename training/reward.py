@@ -3,8 +3,9 @@
 Wired by ``reward.custom_reward_function`` (``path: pkg://training.reward``, ``name:
 compute_score``); ``reward_kwargs.judge`` configures the shared judge. For each trajectory:
 the response is cut into model turns (:func:`visionthink_agent.reward.split_model_turns`), the
-answer, format and resize flag are read off them (:func:`~visionthink_agent.reward.assess_turns`),
-the judge compares the answer with the ground truth, and the reward is ``acc + 0.5 · format``
+answer, format and resize flag (any high-resolution request: a resize or a zoom) are read off
+them (:func:`~visionthink_agent.reward.assess_turns`), the judge compares the answer with the
+ground truth, and the reward is ``acc + 0.5 · format``
 (:func:`~visionthink_agent.reward.trajectory_reward`). The group penalty needs the whole group and
 is applied later by the trainer (:mod:`training.group_penalty`).
 
@@ -31,6 +32,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from training.names import TOOL_MODE_FIELD
 from training.settings import ConfigError
 from visionthink_agent.judge import CompositeJudge, ExactMatchJudge, Judge, LLMJudge
 from visionthink_agent.reward import assess_turns, split_model_turns, trajectory_reward
@@ -145,7 +147,8 @@ async def compute_score(
         solution_str: the decoded multi-turn response (special tokens kept or skipped).
         ground_truth: the row's ``reward_model.ground_truth``.
         extra_info: the row's ``extra_info`` (its ``question`` goes to the judge) merged with the
-            trajectory's ``extra_fields`` by veRL.
+            trajectory's ``extra_fields`` by veRL (their ``tool_mode``, set by the agent loop in
+            zoom and both modes, says which calls ``strict_tool_call`` accepts).
         judge: :class:`JudgeSettings` fields (from ``reward_kwargs``).
         **kwargs: other veRL arguments (ignored).
 
@@ -164,7 +167,9 @@ async def compute_score(
     """
     settings = judge_settings(judge)
     facts = assess_turns(
-        split_model_turns(solution_str), strict_tool_call=settings.strict_tool_call
+        split_model_turns(solution_str),
+        strict_tool_call=settings.strict_tool_call,
+        mode=(extra_info or {}).get(TOOL_MODE_FIELD) or "resize",
     )
     question = str((extra_info or {}).get("question") or "")
     result = await judge_from_settings(settings).score(question, str(ground_truth), facts.answer)

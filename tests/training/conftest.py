@@ -110,3 +110,25 @@ def dataset_row(
         return dataset[0]
 
     return row
+
+
+@pytest.fixture(scope="session")
+def zoom_setups(
+    tmp_path_factory: pytest.TempPathFactory,
+    jsonl_source: Path,
+    tiny_checkpoint: Path,
+    tokenizer: Any,
+    processor: Any,
+) -> dict[str, tuple[DictConfig, Callable[[], dict[str, Any]]]]:
+    """Per tool mode (zoom, both): the config (``tool_mode=<mode>``) and a row factory of that
+    mode's data (the JSONL row converted with ``--tool-mode <mode>``)."""
+    from tests.training.zoom_harness import dataset_rows, mode_config
+    from training.data import convert
+
+    setups = {}
+    for mode in ("zoom", "both"):
+        parquet = tmp_path_factory.mktemp(f"parquet-{mode}") / "train.parquet"
+        convert(jsonl_source, parquet, progress=False, tool_mode=mode)
+        config = mode_config(mode, tiny_checkpoint, parquet)
+        setups[mode] = (config, dataset_rows(config, tokenizer, processor, parquet))
+    return setups

@@ -7,6 +7,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 from verl.experimental.agent_loop.agent_loop import AgentLoopOutput, DictConfigWrap, ToolListWrap
+from verl.tools.base_tool import BaseTool
 from verl.utils.dataset.rl_dataset import RLHFDataset
 from verl.workers.rollout.replica import TokenOutput
 
@@ -49,12 +50,15 @@ def turn_ids(tokenizer: Any, text: str) -> list[int]:
     return list(tokenizer.encode(text + "<|im_end|>", add_special_tokens=False))
 
 
-async def run_loop(
-    config: DictConfig, tokenizer: Any, processor: Any, row: dict[str, Any], texts: list[str]
-) -> tuple[AgentLoopOutput, ScriptedServer]:
-    """Run one trajectory of :class:`VisionThinkAgentLoop` whose model says ``texts``."""
-    server = ScriptedServer([turn_ids(tokenizer, text) for text in texts])
-    loop = VisionThinkAgentLoop(
+def make_loop(
+    config: DictConfig,
+    tokenizer: Any,
+    processor: Any,
+    server: Any,
+    tools: list[BaseTool] | None = None,
+) -> VisionThinkAgentLoop:
+    """A :class:`VisionThinkAgentLoop` as veRL's worker builds it (the resize tool by default)."""
+    return VisionThinkAgentLoop(
         trainer_config=DictConfigWrap(config),
         server_manager=server,
         tokenizer=tokenizer,
@@ -62,8 +66,21 @@ async def run_loop(
         dataset_cls=RLHFDataset,
         data_config=DictConfigWrap(config.data),
         hf_model_type="qwen2_5_vl",
-        tools=ToolListWrap([ResizeImageTool({}, None)]),
+        tools=ToolListWrap([ResizeImageTool({}, None)] if tools is None else tools),
     )
+
+
+async def run_loop(
+    config: DictConfig,
+    tokenizer: Any,
+    processor: Any,
+    row: dict[str, Any],
+    texts: list[str],
+    tools: list[BaseTool] | None = None,
+) -> tuple[AgentLoopOutput, ScriptedServer]:
+    """Run one trajectory of :class:`VisionThinkAgentLoop` whose model says ``texts``."""
+    server = ScriptedServer([turn_ids(tokenizer, text) for text in texts])
+    loop = make_loop(config, tokenizer, processor, server, tools)
     keys = ("raw_prompt", "tools_kwargs", "extra_info", "index", "agent_name")
     output = await loop.run({"temperature": 1.0}, **{k: row[k] for k in keys if k in row})
     return output, server
