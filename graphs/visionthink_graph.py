@@ -58,7 +58,7 @@ def build_graph(env: Mapping[str, str] = os.environ) -> Any:
     agent = create_visionthink_agent(
         model,
         mode=mode,
-        tool_mode=tool_mode,  # type: ignore[arg-type]
+        tool_mode=tool_mode,
         max_resizes=int(env.get("VISIONTHINK_MAX_RESIZES", "1")),
         allow_private_urls=env.get("VISIONTHINK_ALLOW_PRIVATE_URLS", "0") == "1",
         allow_local_files=env.get("VISIONTHINK_ALLOW_LOCAL_FILES", "0") == "1",
