@@ -61,7 +61,7 @@ def test_synthetic_with_the_tiny_model_writes_records_summary_and_plot(
 
 def test_bad_arguments_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
-        _parse(["eval", "synthetic", "--modes", "low,zoom"])
+        _parse(["eval", "synthetic", "--modes", "low,crop"])
     assert "modes must be a comma list" in capsys.readouterr().err
     cases = {
         "benchmark not found": ["eval", str(tmp_path / "nope.jsonl")],

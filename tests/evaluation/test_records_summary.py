@@ -90,7 +90,39 @@ def test_summary_per_mode_and_category() -> None:
     assert vt.resize_ratio == pytest.approx(1 / 3)
     assert vt.visual_tokens_pct == pytest.approx(100 * (960 + 192) / (768 * 2), abs=1e-3)
     assert (vt.latency_p50_s, vt.latency_p95_s) == (1.5, 1.95)  # the errored sample has no latency
-    assert vt.by_category["color"] == {"samples": 2, "accuracy": 0.5, "resize_ratio": 0.0}
+    assert vt.by_category["color"] == {
+        "samples": 2,
+        "accuracy": 0.5,
+        "resize_ratio": 0.0,
+        "zoom_ratio": 0.0,
+        "high_res_ratio": 0.0,
+        "visual_tokens_mean": 96.0,  # the errored sample has no tokens
+    }
     assert full.visual_tokens_pct == 100.0
     assert [s.mode for s in summarize(records)] == ["visionthink", "full"]  # MODES order
     assert summary_table(summarize(records)).row_count == 2
+
+
+def test_zooms_and_high_res_requests_are_summarised() -> None:
+    crop = {"used": 202, "full_res_baseline": 768}
+    records = [
+        _record("a", mode="both", correct=True, zooms=2, visual_tokens=crop,
+                metadata={"category": "serial"}),
+        _record("b", mode="both", correct=True, resized=True, metadata={"category": "serial"}),
+        _record("c", mode="both", correct=True, metadata={"category": "color"}),
+        _record("d", mode="both", correct=False, zooms=1, metadata={"category": "color"}),
+    ]  # fmt: skip
+    (both,) = summarize(records)
+    assert (both.zoom_ratio, both.zooms_mean, both.resize_ratio) == (0.5, 0.75, 0.25)
+    assert both.high_res_ratio == 0.75
+    assert both.by_category["serial"]["high_res_ratio"] == 1.0
+    assert both.by_category["serial"]["zoom_ratio"] == 0.5
+    assert both.by_category["serial"]["visual_tokens_mean"] == 101.0
+    assert [r.high_res for r in records] == [True, True, False, True]
+    table = summary_table([both])
+    assert [c.header for c in table.columns][3:6] == ["high-res", "resized", "zooms/q"]
+    assert list(table.columns[5].cells) == ["0.75"]
+    # the modes keep their order: the agent modes, then the baselines
+    modes = ["low", "both", "full", "zoom", "visionthink"]
+    mixed = [_record(m, mode=m) for m in modes]
+    assert [s.mode for s in summarize(mixed)] == ["visionthink", "zoom", "both", "full", "low"]

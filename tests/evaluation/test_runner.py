@@ -129,8 +129,8 @@ async def test_bad_arguments(tmp_path: Path) -> None:
             model=None,
             judge=ExactMatchJudge(strict=True),
             out_dir=tmp_path,
-            modes=["zoom"],
-        )  # type: ignore[list-item]
+            modes=["crop"],  # type: ignore[list-item]
+        )
     with pytest.raises(ValueError, match="no samples"):
         await run_evaluation([], model=None, judge=ExactMatchJudge(strict=True), out_dir=tmp_path)
     with pytest.raises(ValueError, match="concurrency"):

@@ -1,8 +1,10 @@
-"""An OpenAI-compatible chat server on 127.0.0.1 that answers as :class:`OracleVisionModel`.
+"""An OpenAI-compatible chat server on 127.0.0.1 that answers as a test model.
 
 It lets ``visionthink eval --base-url`` run against a real HTTP server: requests go through
-``ChatOpenAI``, images travel as data URLs, and the replies are the oracle's VisionThink-format
-text (a ``<tool_call>`` when the small print is unreadable in the image it was sent).
+``ChatOpenAI``, images travel as data URLs, and the replies are the model's VisionThink-format
+text: :class:`OracleVisionModel` (a ``<tool_call>`` when the small print is unreadable in the
+image it was sent) or the scripted ideal policy
+(:class:`~visionthink_agent.evaluation.scripted.ScriptedVisionModel`, which resizes or zooms).
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from langchain_core.messages import convert_to_messages
 
 from tests.evaluation.fakes import OracleVisionModel
 from tests.loopback import free_port
+from visionthink_agent.evaluation.scripted import ScriptedVisionModel
 
 
 @contextlib.contextmanager
-def serve_oracle(oracle: OracleVisionModel) -> Iterator[str]:
+def serve_oracle(oracle: OracleVisionModel | ScriptedVisionModel) -> Iterator[str]:
     """Serve ``oracle`` at ``http://127.0.0.1:<free port>/v1`` while the block runs."""
 
     class Handler(BaseHTTPRequestHandler):

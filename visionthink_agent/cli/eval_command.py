@@ -1,4 +1,4 @@
-"""``visionthink eval``: run the three evaluation modes over a benchmark and summarise them.
+"""``visionthink eval``: run evaluation modes over a benchmark and summarise them.
 
 ::
 
@@ -6,6 +6,13 @@
     visionthink eval synthetic --model tiny --out runs/synthetic        # offline plumbing check
     visionthink eval bench.jsonl --base-url http://127.0.0.1:8000/v1 \\
         --model Senqiao/VisionThink-Efficient --judge llm --judge-base-url ... --out runs/x
+    visionthink eval synthetic --modes visionthink,zoom,both,full,low ...  # every mode
+
+The modes: ``visionthink`` (the agent: first look, the whole image at full resolution when the
+model asks), ``zoom`` (the agent: first look, regions cropped from the original when the model
+asks), ``both`` (the agent with both tools), ``full`` (the original image only) and ``low`` (the
+first look only). The default is ``visionthink,full,low``: the released checkpoints know the
+resize tool only.
 
 ``DATA`` is a ``.jsonl`` / ``.parquet`` file, a ``datasets.save_to_disk`` folder, or the word
 ``synthetic`` (the project's generated benchmark, eval split, written under ``OUT/data``; the
@@ -23,6 +30,8 @@ Example:
     >>> args = parser.parse_args(["eval", "synthetic", "--modes", "low,full"])
     >>> args.modes, args.model, args.concurrency, args.max_new_tokens
     (['low', 'full'], 'tiny', 2, 8192)
+    >>> parser.parse_args(["eval", "synthetic", "--modes", "zoom,both"]).modes
+    ['zoom', 'both']
 """
 
 from __future__ import annotations
@@ -39,7 +48,7 @@ from typing import Any, TypeVar
 from visionthink_agent.cli.errors import CommandError
 from visionthink_agent.cli.help_format import HelpFormatter, plain_description
 from visionthink_agent.cli.options import add_max_new_tokens
-from visionthink_agent.evaluation.records import MODES, load_records
+from visionthink_agent.evaluation.records import DEFAULT_MODES, MODES, load_records
 from visionthink_agent.evaluation.runner import RECORDS_FILE
 
 __all__ = ["build_judge", "build_model", "register", "run"]
@@ -64,7 +73,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     """
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "eval",
-        help="evaluate the agent on a benchmark in visionthink / full / low modes",
+        help="evaluate the agent on a benchmark: resize / zoom agent modes, full / low baselines",
         description=plain_description(__doc__),
         formatter_class=HelpFormatter,
     )
@@ -91,8 +100,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--modes",
         type=_modes,
-        default=",".join(MODES),
+        default=",".join(DEFAULT_MODES),
         help="comma list of the modes to run: visionthink (first look, resize on demand), "
+        "zoom (first look, regions of the original on demand), both (resize or zoom), "
         "full (the original image), low (the first look only)",
     )
     parser.add_argument(

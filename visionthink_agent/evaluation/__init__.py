@@ -1,18 +1,20 @@
-"""Evaluation: benchmarks, the three-mode runner, records, summaries, plots, synthetic data.
+"""Evaluation: benchmarks, the mode runner, records, summaries, plots, synthetic data.
 
 ``visionthink eval`` (see :mod:`visionthink_agent.cli.eval_command`) is the command-line face of
 :func:`run_evaluation`.
 
 Example:
-    >>> from visionthink_agent.evaluation import MODES, make_synthetic_samples
-    >>> MODES, make_synthetic_samples(2)[1].needs_high_res
-    (('visionthink', 'full', 'low'), False)
+    >>> from visionthink_agent.evaluation import DEFAULT_MODES, MODES, make_synthetic_samples
+    >>> MODES, DEFAULT_MODES, make_synthetic_samples(2)[1].needs_high_res
+    (('visionthink', 'zoom', 'both', 'full', 'low'), ('visionthink', 'full', 'low'), False)
 """
 
 from visionthink_agent.evaluation.benchmark import BenchmarkError, EvalSample, load_benchmark
 from visionthink_agent.evaluation.modes import ModeOutcome, run_single_look, run_visionthink
 from visionthink_agent.evaluation.plot import plot_accuracy_vs_tokens
 from visionthink_agent.evaluation.records import (
+    AGENT_TOOL_MODES,
+    DEFAULT_MODES,
     MODES,
     EvalMode,
     ResumeMismatchError,
@@ -20,6 +22,7 @@ from visionthink_agent.evaluation.records import (
     load_records,
 )
 from visionthink_agent.evaluation.runner import EvalRun, Judge, run_evaluation
+from visionthink_agent.evaluation.scripted import ScriptedVisionModel, model_bbox
 from visionthink_agent.evaluation.summary import ModeSummary, summarize, summary_table
 from visionthink_agent.evaluation.synthetic import (
     SyntheticBenchmark,
@@ -28,6 +31,8 @@ from visionthink_agent.evaluation.synthetic import (
 )
 
 __all__ = [
+    "AGENT_TOOL_MODES",
+    "DEFAULT_MODES",
     "MODES",
     "BenchmarkError",
     "EvalMode",
@@ -38,10 +43,12 @@ __all__ = [
     "ModeSummary",
     "ResumeMismatchError",
     "SampleRecord",
+    "ScriptedVisionModel",
     "SyntheticBenchmark",
     "load_benchmark",
     "load_records",
     "make_synthetic_samples",
+    "model_bbox",
     "plot_accuracy_vs_tokens",
     "run_evaluation",
     "run_single_look",

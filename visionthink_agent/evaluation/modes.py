@@ -1,9 +1,10 @@
 """Running one sample in one evaluation mode against any LangChain chat model.
 
-* ``visionthink`` runs the VisionThink agent graph
-  (:func:`visionthink_agent.graph.create_visionthink_agent`): the model sees the first look and
-  may ask once for the full image; the graph reports ``answer``, ``resized``, ``status``, the
-  token account and usage.
+* ``visionthink``, ``zoom`` and ``both`` run the VisionThink agent graph
+  (:func:`visionthink_agent.graph.create_visionthink_agent`) with ``tool_mode`` ``resize``,
+  ``zoom`` or ``both``: the model sees the first look and may ask once for the full image, or
+  for up to two regions cropped from the original, or either; the graph reports ``answer``,
+  ``resized``, ``zooms``, ``status``, the token account (crops counted exactly) and usage.
 * ``full`` and ``low`` are the two fixed-resolution baselines on the **same model**: one
   single-turn call with the authors' tool-free prompt (``GENERAL_QA_SYSTEM_PROMPT``: think, then
   ``<answer>``) and the image — the original for ``full``, the first look for ``low`` — before
@@ -17,6 +18,9 @@ Example:
     >>> from PIL import Image
     >>> round(single_look_tokens(load_image(Image.new("RGB", (1920, 1080))), "low")["ratio"], 3)
     0.24
+    >>> from visionthink_agent.images import QWEN3_VL
+    >>> single_look_tokens(load_image(Image.new("RGB", (1920, 1080))), "full", QWEN3_VL)["used"]
+    2040
 """
 
 from __future__ import annotations
@@ -25,8 +29,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from visionthink_agent.graph.conversation import zoom_boxes
 from visionthink_agent.graph.rendering import image_payload_block
-from visionthink_agent.images import SourceImage, TokenAccount
+from visionthink_agent.images import QWEN2_5_VL, SourceImage, TokenAccount, VisionGeometry
 from visionthink_agent.parsing import extract_answer
 from visionthink_agent.protocol import GENERAL_QA_SYSTEM_PROMPT
 
@@ -46,11 +51,13 @@ class ModeOutcome:
     Attributes:
         prediction: the extracted final answer (protocol §1.6).
         output: the model's last turn, raw.
-        resized: the model got the high-resolution image after the first look.
+        resized: the model got the whole high-resolution image after the first look.
         status: the agent's end status (``answered`` for the single-look baselines).
         visual_tokens: the token account as plain data.
         usage: summed ``usage_metadata`` of the model calls.
         latency_s: wall time of the model calls.
+        zooms: how many regions of the original the model was shown (zoom / both modes).
+        zoom_boxes: those regions, ``[left, top, right, bottom]`` in original pixels.
     """
 
     prediction: str
@@ -60,10 +67,19 @@ class ModeOutcome:
     visual_tokens: dict[str, Any]
     usage: dict[str, int] = field(default_factory=dict)
     latency_s: float = 0.0
+    zooms: int = 0
+    zoom_boxes: list[list[int]] = field(default_factory=list)
 
 
-def single_look_tokens(source: SourceImage, view: Literal["full", "low"]) -> dict[str, Any]:
+def single_look_tokens(
+    source: SourceImage, view: Literal["full", "low"], geometry: VisionGeometry = QWEN2_5_VL
+) -> dict[str, Any]:
     """The token account of a one-image baseline: the original (``full``) or the first look.
+
+    Args:
+        source: the loaded image.
+        view: ``full`` or ``low``.
+        geometry: the model family's token arithmetic (Qwen2.5-VL by default).
 
     Example:
         >>> from visionthink_agent.images import load_image
@@ -71,7 +87,7 @@ def single_look_tokens(source: SourceImage, view: Literal["full", "low"]) -> dic
         >>> single_look_tokens(load_image(Image.new("RGB", (1920, 1080))), "full")["used"]
         2691
     """
-    account = source.token_account(resized=False)
+    account = source.token_account(resized=False, geometry=geometry)
     if view == "low":
         return account.as_dict()
     baseline = account.full_res_baseline
@@ -91,7 +107,11 @@ def _usage(message: Any) -> dict[str, int]:
 
 
 async def run_single_look(
-    model: Any, source: SourceImage, question: str, view: Literal["full", "low"]
+    model: Any,
+    source: SourceImage,
+    question: str,
+    view: Literal["full", "low"],
+    geometry: VisionGeometry = QWEN2_5_VL,
 ) -> ModeOutcome:
     """Ask ``model`` once, with the full image or the first look and the tool-free prompt.
 
@@ -100,6 +120,7 @@ async def run_single_look(
         source: the loaded image.
         question: the question.
         view: ``full`` (the original image) or ``low`` (the first look).
+        geometry: the model family's token arithmetic, for the token account.
 
     Example:
         >>> import asyncio
@@ -128,7 +149,7 @@ async def run_single_look(
         output=text,
         resized=False,
         status="answered",
-        visual_tokens=single_look_tokens(source, view),
+        visual_tokens=single_look_tokens(source, view, geometry),
         usage=_usage(reply),
         latency_s=latency,
     )
@@ -149,6 +170,8 @@ def _visionthink_outcome(result: dict[str, Any], latency: float) -> ModeOutcome:
         prediction=answer if answer is not None else extract_answer(output),
         output=output,
         resized=bool(result.get("resized", False)),
+        zooms=int(result.get("zooms", 0)),
+        zoom_boxes=[list(box) for box in zoom_boxes(result.get("messages", []))],
         status=result.get("status"),
         visual_tokens=dict(result.get("visual_tokens") or {}),
         usage={k: int(v) for k, v in (result.get("usage") or {}).items()},

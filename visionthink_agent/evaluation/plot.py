@@ -1,5 +1,8 @@
 """The run's picture: accuracy against visual tokens (as % of full resolution), one point a mode.
 
+Every mode of the run is on the one chart: the fixed-resolution baselines (``full``, ``low``) and
+the agent in each tool mode (``visionthink`` resizes, ``zoom`` crops regions, ``both`` chooses).
+
 Example:
     >>> import tempfile
     >>> from pathlib import Path
@@ -22,6 +25,8 @@ __all__ = ["plot_accuracy_vs_tokens"]
 _STYLE = {  # colour, marker, marker size (area), name
     "full": ("#1f77b4", "s", 260, "full resolution"),
     "visionthink": ("#2ca02c", "o", 150, "VisionThink (resize on demand)"),
+    "zoom": ("#d62728", "D", 110, "zoom (regions on demand)"),
+    "both": ("#9467bd", "h", 85, "resize or zoom (model's choice)"),
     "low": ("#ff7f0e", "v", 60, "first look only (1/4 pixels)"),
 }
 """Hollow markers of decreasing size: points that coincide nest inside each other."""
@@ -39,14 +44,33 @@ def _axis_limit(values: Sequence[float]) -> float:
     return round(1.1 * max(100.0, *values), 3)
 
 
+def _requests(s: ModeSummary) -> str:
+    """What the legend adds for an agent mode: how often it resized and zoomed.
+
+    Example:
+        >>> _requests(ModeSummary("both", 4, 0, 1.0, 0.25, 100.0, 50.0, 0.1, 0.2,
+        ...                       zoom_ratio=0.5, zooms_mean=0.75))
+        ', resized 25%, zoomed 50% (0.75 regions/q)'
+        >>> _requests(ModeSummary("full", 4, 0, 1.0, 0.0, 100.0, 100.0, 0.1, 0.2))
+        ''
+    """
+    text = ""
+    if s.mode in ("visionthink", "both"):
+        text += f", resized {100 * s.resize_ratio:.0f}%"
+    if s.mode in ("zoom", "both"):
+        text += f", zoomed {100 * s.zoom_ratio:.0f}% ({s.zooms_mean:.2f} regions/q)"
+    return text
+
+
 def plot_accuracy_vs_tokens(
     summaries: Sequence[ModeSummary], path: str | Path, *, title: str = "Accuracy vs visual tokens"
 ) -> Path:
     """Draw accuracy (%) against visual tokens (% of full-res) per mode and save a PNG.
 
-    The legend gives each mode's numbers (and, for VisionThink, the resize ratio); each point
-    is labelled with its mode, and labels of points that (nearly) coincide are stacked, so
-    every mode stays readable. The x axis ends just past 100 % or the largest value.
+    The legend gives each mode's numbers (and, for the agent modes, how often it resized and
+    zoomed); each point is labelled with its mode, and labels of points that (nearly) coincide
+    are stacked, so every mode stays readable. The x axis ends just past 100 % or the largest
+    value.
 
     Args:
         summaries: the run's per-mode summaries (:func:`~.summary.summarize`).
@@ -71,9 +95,7 @@ def plot_accuracy_vs_tokens(
     for s in summaries:
         color, marker, size, name = _STYLE.get(s.mode, ("#7f7f7f", "D", 100, s.mode))
         x, y = s.visual_tokens_pct, 100 * s.accuracy
-        label = f"{name}: {y:.1f}% accuracy @ {x:.0f}% tokens"
-        if s.mode == "visionthink":
-            label += f", resized {100 * s.resize_ratio:.0f}%"
+        label = f"{name}: {y:.1f}% accuracy @ {x:.0f}% tokens{_requests(s)}"
         ax.scatter(
             [x], [y], s=size, marker=marker, facecolors="none", edgecolors=color,
             linewidths=2, label=label, zorder=3,

@@ -8,8 +8,8 @@ Samples that ended in an error are retried on resume.
 Example:
     >>> rec = SampleRecord(sample_id="q1", mode="low", question="Q?", ground_truth="7",
     ...                    prediction="7", correct=True)
-    >>> rec.key, rec.finished
-    (('low', 'q1'), True)
+    >>> rec.key, rec.finished, rec.high_res
+    (('low', 'q1'), True, False)
 """
 
 from __future__ import annotations
@@ -17,11 +17,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, Field
 
+from visionthink_agent.protocol import ToolMode
+
 __all__ = [
+    "AGENT_TOOL_MODES",
+    "DEFAULT_MODES",
     "MODES",
     "EvalMode",
     "ResumeMismatchError",
@@ -31,10 +35,22 @@ __all__ = [
     "pending",
 ]
 
-EvalMode = Literal["visionthink", "full", "low"]
-MODES: tuple[EvalMode, ...] = ("visionthink", "full", "low")
-"""``visionthink``: first look, resize when the model asks; ``full``: the full-resolution image
-only; ``low``: the first look only."""
+EvalMode = Literal["visionthink", "zoom", "both", "full", "low"]
+MODES: Final[tuple[EvalMode, ...]] = ("visionthink", "zoom", "both", "full", "low")
+"""Every evaluation mode. ``visionthink``: first look, the whole image at full resolution when
+the model asks (the agent's ``tool_mode="resize"``); ``zoom``: first look, up to two regions
+cropped from the original when the model asks (``tool_mode="zoom"``); ``both``: the model
+chooses between the two (``tool_mode="both"``); ``full``: the full-resolution image only;
+``low``: the first look only."""
+DEFAULT_MODES: Final[tuple[EvalMode, ...]] = ("visionthink", "full", "low")
+"""The modes a run evaluates unless told otherwise: the released VisionThink checkpoints know
+the resize tool only."""
+AGENT_TOOL_MODES: Final[dict[str, ToolMode]] = {
+    "visionthink": "resize",
+    "zoom": "zoom",
+    "both": "both",
+}
+"""The modes that run the agent graph, and its ``tool_mode`` in each."""
 
 
 class ResumeMismatchError(ValueError):
@@ -53,10 +69,12 @@ class SampleRecord(BaseModel):
         output: the model's last turn, raw.
         correct: the judge's verdict (False when the sample errored).
         judge: the judge's details (its name, score, reason...).
-        resized: the model was given the high-resolution image (visionthink mode).
+        resized: the model was given the whole high-resolution image (visionthink, both).
+        zooms: how many regions of the original the model was shown (zoom, both).
+        zoom_boxes: those regions, ``[left, top, right, bottom]`` in original pixels.
         status: how the agent ended (``answered``, ``turn_limit`` ...).
-        visual_tokens: the token account (``first_look``, ``high_res``, ``full_res_baseline``,
-            ``used``, ``saved``, ``ratio``).
+        visual_tokens: the token account (``first_look``, ``high_res`` (the resized image and
+            every crop), ``full_res_baseline``, ``used``, ``saved``, ``ratio``).
         usage: the model's reported ``input_tokens`` / ``output_tokens`` / ``total_tokens``.
         latency_s: wall time of the model part (the judge excluded).
         error: why the sample failed, when it did; such samples are retried on resume.
@@ -72,6 +90,8 @@ class SampleRecord(BaseModel):
     correct: bool = False
     judge: dict[str, Any] = Field(default_factory=dict)
     resized: bool = False
+    zooms: int = 0
+    zoom_boxes: list[list[int]] = Field(default_factory=list)
     status: str | None = None
     visual_tokens: dict[str, Any] = Field(default_factory=dict)
     usage: dict[str, int] = Field(default_factory=dict)
@@ -83,6 +103,11 @@ class SampleRecord(BaseModel):
     def key(self) -> tuple[str, str]:
         """``(mode, sample_id)``: what identifies a record in a run."""
         return (self.mode, self.sample_id)
+
+    @property
+    def high_res(self) -> bool:
+        """The model saw any part of the image at full resolution after its first look."""
+        return self.resized or self.zooms > 0
 
     @property
     def finished(self) -> bool:

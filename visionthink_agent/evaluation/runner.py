@@ -1,5 +1,9 @@
 """The evaluation loop: every sample in every mode, concurrently, resumable, judged, summarised.
 
+The agent modes (``visionthink``, ``zoom``, ``both``) each run a compiled agent graph with its
+``tool_mode``; the zoom boxes are read in the model family's convention and every token account
+uses its geometry (:func:`visionthink_agent.backends.families.family_of`, unless given).
+
 :func:`run_evaluation` writes into one output folder:
 
 * ``records.jsonl`` — one :class:`~.records.SampleRecord` per (mode, sample), appended as each
@@ -24,10 +28,13 @@ from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from visionthink_agent.backends.families import family_of
 from visionthink_agent.evaluation.benchmark import EvalSample
 from visionthink_agent.evaluation.modes import ModeOutcome, run_single_look, run_visionthink
 from visionthink_agent.evaluation.plot import plot_accuracy_vs_tokens
 from visionthink_agent.evaluation.records import (
+    AGENT_TOOL_MODES,
+    DEFAULT_MODES,
     MODES,
     EvalMode,
     SampleRecord,
@@ -36,7 +43,8 @@ from visionthink_agent.evaluation.records import (
     pending,
 )
 from visionthink_agent.evaluation.summary import ModeSummary, summarize, write_summary
-from visionthink_agent.images import load_image
+from visionthink_agent.images import QWEN2_5_VL, VisionGeometry, load_image
+from visionthink_agent.protocol import BoxConvention, ToolMode
 
 if TYPE_CHECKING:
     from visionthink_agent.graph import Mode
@@ -94,7 +102,13 @@ def _verdict(result: Any) -> tuple[bool, dict[str, Any]]:
 
 
 async def run_one(
-    mode: EvalMode, sample: EvalSample, *, model: Any, agent: Any, judge: Judge
+    mode: EvalMode,
+    sample: EvalSample,
+    *,
+    model: Any,
+    agent: Any,
+    judge: Judge,
+    geometry: VisionGeometry = QWEN2_5_VL,
 ) -> SampleRecord:
     """Run and judge one sample in one mode; any failure becomes the record's ``error``.
 
@@ -102,8 +116,9 @@ async def run_one(
         mode: the evaluation mode.
         sample: the benchmark sample.
         model: the chat model (used by the ``full`` / ``low`` baselines).
-        agent: the compiled VisionThink graph (used by ``visionthink``).
+        agent: the compiled VisionThink graph of the mode's ``tool_mode`` (agent modes).
         judge: the judge.
+        geometry: the model family's token arithmetic (the baselines' token accounts).
     """
     base = SampleRecord(
         sample_id=sample.id,
@@ -115,10 +130,10 @@ async def run_one(
     try:
         source = load_image(sample.image)
         outcome: ModeOutcome
-        if mode == "visionthink":
-            outcome = await run_visionthink(agent, source, sample.question)
+        if mode == "full" or mode == "low":
+            outcome = await run_single_look(model, source, sample.question, mode, geometry)
         else:
-            outcome = await run_single_look(model, source, sample.question, mode)
+            outcome = await run_visionthink(agent, source, sample.question)
         correct, details = _verdict(
             await judge.score(sample.question, sample.answer, outcome.prediction)
         )
@@ -131,6 +146,8 @@ async def run_one(
             correct=correct,
             judge=details,
             resized=outcome.resized,
+            zooms=outcome.zooms,
+            zoom_boxes=outcome.zoom_boxes,
             status=outcome.status,
             visual_tokens=outcome.visual_tokens,
             usage=outcome.usage,
@@ -139,10 +156,18 @@ async def run_one(
     )
 
 
-def _compile_agent(model: Any, agent_mode: Mode) -> Any:
+def _compile_agent(
+    model: Any,
+    agent_mode: Mode,
+    tool_mode: ToolMode,
+    boxes: BoxConvention,
+    geometry: VisionGeometry,
+) -> Any:
     from visionthink_agent.graph import create_visionthink_agent
 
-    return create_visionthink_agent(model, mode=agent_mode).compile()
+    return create_visionthink_agent(
+        model, mode=agent_mode, tool_mode=tool_mode, boxes=boxes, geometry=geometry
+    ).compile()
 
 
 async def run_evaluation(
@@ -151,8 +176,10 @@ async def run_evaluation(
     model: Any,
     judge: Judge,
     out_dir: str | Path,
-    modes: Sequence[EvalMode] = MODES,
+    modes: Sequence[EvalMode] = DEFAULT_MODES,
     agent_mode: Mode = "prompted",
+    boxes: BoxConvention | None = None,
+    geometry: VisionGeometry | None = None,
     concurrency: int = 4,
     resume: bool = True,
     progress: bool = True,
@@ -166,15 +193,19 @@ async def run_evaluation(
         model: a LangChain chat model (OpenAI-compatible server, in-process transformers...).
         judge: scores predictions (``visionthink_agent.judge``: rule judges or an LLM judge).
         out_dir: the run folder.
-        modes: which of ``visionthink``, ``full``, ``low`` to run.
+        modes: which of :data:`~.records.MODES` to run (``visionthink``, ``zoom``, ``both``,
+            ``full``, ``low``).
         agent_mode: the agent's tool protocol, ``prompted`` or ``native``.
+        boxes: how the model writes zoom boxes; default the model family's (first-look pixels
+            for Qwen2.5-VL, 0–1000 for Qwen3-VL).
+        geometry: the token arithmetic of every token account; default the model family's.
         concurrency: samples in flight at once.
         resume: keep the finished records already in ``out_dir`` (else start afresh).
         progress: show a progress bar per mode.
         title: the plot title.
         settings: what ``summary.json`` records about the run beyond what this function knows
             (the model, its backend, the judge, max tokens, the data); the modes, agent mode,
-            sample count and concurrency are added here.
+            model family, box convention, sample count and concurrency are added here.
 
     Raises:
         ValueError: an unknown mode, no samples, or ``concurrency < 1``.
@@ -194,7 +225,13 @@ async def run_evaluation(
         records_path.unlink(missing_ok=True)
     done = load_records(records_path)
     todo = pending(samples, modes, done)
-    agent = _compile_agent(model, agent_mode) if any(m == "visionthink" for m, _ in todo) else None
+    family = family_of(model)
+    boxes = family.boxes if boxes is None else boxes
+    geometry = family.geometry if geometry is None else geometry
+    agents = {
+        mode: _compile_agent(model, agent_mode, AGENT_TOOL_MODES[mode], boxes, geometry)
+        for mode in {m for m, _ in todo if m in AGENT_TOOL_MODES}
+    }
     semaphore = asyncio.Semaphore(concurrency)
     lock = asyncio.Lock()
 
@@ -216,7 +253,14 @@ async def run_evaluation(
 
         async def work(mode: EvalMode, sample: EvalSample) -> None:
             async with semaphore:
-                record = await run_one(mode, sample, model=model, agent=agent, judge=judge)
+                record = await run_one(
+                    mode,
+                    sample,
+                    model=model,
+                    agent=agents.get(mode),
+                    judge=judge,
+                    geometry=geometry,
+                )
             async with lock:
                 append_record(records_path, record)
                 done[record.key] = record
@@ -230,6 +274,9 @@ async def run_evaluation(
         **(settings or {}),
         "modes": list(modes),
         "agent_mode": agent_mode,
+        "family": family.name,
+        "boxes": boxes,
+        "token_geometry": asdict(geometry),
         "samples": len(samples),
         "concurrency": concurrency,
     }

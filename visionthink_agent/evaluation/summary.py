@@ -3,7 +3,9 @@
 ``visual_tokens_pct`` is the total visual tokens the mode put in the model's context over the
 total the same samples cost at full resolution (``sum(used) / sum(full_res_baseline)``), the
 measure the VisionThink paper reports; ``resize_ratio`` is the share of samples whose trajectory
-got the high-resolution image (protocol §6).
+got the whole high-resolution image (protocol §6), ``zoom_ratio`` the share that got at least one
+region of it, ``zooms_mean`` the regions per sample, and ``high_res_ratio`` the share that got
+either.
 
 Example:
     >>> from visionthink_agent.evaluation.records import SampleRecord
@@ -66,12 +68,16 @@ class ModeSummary:
         samples: records counted (errors included).
         errors: samples that failed (counted as wrong).
         accuracy: share judged correct.
-        resize_ratio: share of samples that got the high-resolution image.
+        resize_ratio: share of samples that got the whole high-resolution image.
         visual_tokens_mean: mean visual tokens in context per sample.
         visual_tokens_pct: total visual tokens as a percentage of always-full-resolution.
         latency_p50_s: median model latency.
         latency_p95_s: 95th percentile model latency.
-        by_category: accuracy and resize ratio per ``category`` metadata value, when present.
+        by_category: per ``category`` metadata value, when present: samples, accuracy, the
+            three high-resolution shares and the mean visual tokens.
+        zoom_ratio: share of samples that got at least one zoomed-in region.
+        zooms_mean: zoomed-in regions per sample.
+        high_res_ratio: share of samples that got any high-resolution view (whole or region).
     """
 
     mode: str
@@ -84,6 +90,9 @@ class ModeSummary:
     latency_p50_s: float
     latency_p95_s: float
     by_category: dict[str, dict[str, float]] = field(default_factory=dict)
+    zoom_ratio: float = 0.0
+    zooms_mean: float = 0.0
+    high_res_ratio: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for ``summary.json``."""
@@ -95,8 +104,12 @@ def _share(flags: Iterable[bool]) -> float:
     return round(sum(values) / len(values), 6) if values else 0.0
 
 
+def _used(records: Sequence[SampleRecord]) -> int:
+    return sum(r.visual_tokens.get("used", 0) for r in records)
+
+
 def _summarize_mode(mode: str, records: list[SampleRecord]) -> ModeSummary:
-    used = sum(r.visual_tokens.get("used", 0) for r in records)
+    used = _used(records)
     baseline = sum(r.visual_tokens.get("full_res_baseline", 0) for r in records)
     latencies = [r.latency_s for r in records if r.error is None]
     categories: dict[str, list[SampleRecord]] = {}
@@ -119,9 +132,15 @@ def _summarize_mode(mode: str, records: list[SampleRecord]) -> ModeSummary:
                 "samples": len(group),
                 "accuracy": _share(r.correct for r in group),
                 "resize_ratio": _share(r.resized for r in group),
+                "zoom_ratio": _share(r.zooms > 0 for r in group),
+                "high_res_ratio": _share(r.high_res for r in group),
+                "visual_tokens_mean": round(_used(group) / len(group), 3),
             }
             for name, group in sorted(categories.items())
         },
+        zoom_ratio=_share(r.zooms > 0 for r in records),
+        zooms_mean=round(sum(r.zooms for r in records) / len(records), 3),
+        high_res_ratio=_share(r.high_res for r in records),
     )
 
 
@@ -190,16 +209,17 @@ def summary_table(summaries: Sequence[ModeSummary], title: str = "Evaluation") -
     from rich.table import Table
 
     table = Table(title=title)
-    for header in ("mode", "n", "accuracy", "resized", "vis. tokens", "% full-res"):
+    headers = ("mode", "n", "accuracy", "high-res", "resized", "zooms/q", "vis. tokens")
+    for header in (*headers, "% full-res", "p50/p95 s", "errors"):
         table.add_column(header, justify="left" if header == "mode" else "right")
-    table.add_column("p50/p95 s", justify="right")
-    table.add_column("errors", justify="right")
     for s in summaries:
         table.add_row(
             s.mode,
             str(s.samples),
             f"{100 * s.accuracy:.1f}%",
+            f"{100 * s.high_res_ratio:.1f}%",
             f"{100 * s.resize_ratio:.1f}%",
+            f"{s.zooms_mean:.2f}",
             f"{s.visual_tokens_mean:.0f}",
             f"{s.visual_tokens_pct:.1f}%",
             f"{s.latency_p50_s:.2f}/{s.latency_p95_s:.2f}",
