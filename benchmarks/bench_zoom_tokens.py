@@ -47,9 +47,9 @@ from rich.table import Table
 from visionthink_agent.backends.families import FAMILIES, FAMILY_METADATA_KEY, ModelFamily
 from visionthink_agent.evaluation import EvalSample, load_benchmark, run_evaluation
 from visionthink_agent.evaluation.records import EvalMode, SampleRecord
-from visionthink_agent.evaluation.scripted import ScriptedVisionModel, model_bbox
+from visionthink_agent.evaluation.scripted import ScriptedVisionModel
 from visionthink_agent.evaluation.synthetic import PRESETS, write_synthetic_benchmark
-from visionthink_agent.images import load_image
+from visionthink_agent.images import load_image, model_bbox
 from visionthink_agent.judge import ExactMatchJudge
 
 RESULTS = Path(__file__).resolve().parent / "results" / "zoom_tokens.json"

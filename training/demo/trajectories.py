@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,7 +44,12 @@ from PIL import Image
 
 from visionthink_agent import protocol
 from visionthink_agent.evaluation.synthetic import SyntheticSample
-from visionthink_agent.images import crop_region, downsample_for_first_look, zoom_box
+from visionthink_agent.images import (
+    crop_region,
+    downsample_for_first_look,
+    model_bbox,
+    zoom_box,
+)
 
 __all__ = [
     "FORMATS",
@@ -111,15 +115,13 @@ def first_look_box(sample: SyntheticSample) -> list[int]:
         ((0, 168, 112, 224), [0, 84, 56, 112], [0, 0, 112, 112])
     """
     width, height = sample.image.size
-    first = downsample_for_first_look(sample.image).size
-    box = sample.target_box or (0, 0, width, height)
-    sx, sy = first[0] / width, first[1] / height
-    return [
-        int(box[0] * sx),
-        int(box[1] * sy),
-        min(first[0], math.ceil(box[2] * sx)),
-        min(first[1], math.ceil(box[3] * sy)),
-    ]
+    return model_bbox(
+        sample.target_box or (0, 0, width, height),
+        original_size=(width, height),
+        first_look_size=downsample_for_first_look(sample.image).size,
+        boxes="first_look_pixels",
+    )
+
 
 _Content: TypeAlias = "str | list[dict[str, Any]]"
 

@@ -22,13 +22,14 @@ from visionthink_agent.evaluation.records import (
     load_records,
 )
 from visionthink_agent.evaluation.runner import EvalRun, Judge, run_evaluation
-from visionthink_agent.evaluation.scripted import ScriptedVisionModel, model_bbox
+from visionthink_agent.evaluation.scripted import ScriptedVisionModel
 from visionthink_agent.evaluation.summary import ModeSummary, summarize, summary_table
 from visionthink_agent.evaluation.synthetic import (
     SyntheticBenchmark,
     make_synthetic_samples,
     write_synthetic_benchmark,
 )
+from visionthink_agent.images import model_bbox
 
 __all__ = [
     "AGENT_TOOL_MODES",

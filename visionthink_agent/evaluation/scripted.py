@@ -11,7 +11,8 @@ prompted protocol:
   (:func:`visionthink_agent.protocol.system_prompt`), as a model trained on it would;
 * a coarse question is answered from the first look; a fine one asks for high resolution:
   ``resize_image`` in ``resize`` mode, ``image_zoom_in_tool`` on the target box (written in the
-  prompt's convention by :func:`model_bbox`) in ``zoom`` and ``both`` mode;
+  prompt's convention by :func:`~visionthink_agent.images.model_bbox`) in ``zoom`` and ``both``
+  mode;
 * after a high-resolution view it answers; after an error turn it answers :data:`UNREADABLE`;
 * with the tool-free prompt it answers a fine question only when shown the original image.
 
@@ -28,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,55 +40,13 @@ from PIL import Image
 
 from visionthink_agent import protocol
 from visionthink_agent.evaluation.benchmark import EvalSample
-from visionthink_agent.images import PixelBox, is_image_block, load_image
+from visionthink_agent.images import PixelBox, is_image_block, load_image, model_bbox
 from visionthink_agent.protocol import BoxConvention, ToolMode
 
-__all__ = ["UNREADABLE", "ScriptedSample", "ScriptedVisionModel", "model_bbox"]
+__all__ = ["UNREADABLE", "ScriptedSample", "ScriptedVisionModel"]
 
 UNREADABLE = "unreadable"
 """The scripted model's answer when it could not see the fine print."""
-
-_RELATIVE_SCALE = 1000
-
-
-def model_bbox(
-    box: PixelBox,
-    *,
-    original_size: tuple[int, int],
-    first_look_size: tuple[int, int],
-    boxes: BoxConvention,
-) -> list[int]:
-    """The ``bbox_2d`` a model writes to see all of ``box`` (original pixels) in a zoom.
-
-    The inverse of :func:`visionthink_agent.images.zoom_box`, rounded outwards and kept inside
-    the model's frame: the region the agent crops contains ``box``.
-
-    Args:
-        box: ``(left, top, right, bottom)`` in original pixels.
-        original_size: ``(width, height)`` of the original image.
-        first_look_size: ``(width, height)`` of the first look the model was shown.
-        boxes: the family's convention: first-look pixels or 0–1000.
-
-    Example:
-        >>> from visionthink_agent.images import zoom_box
-        >>> sizes = dict(original_size=(901, 677), first_look_size=(450, 338))
-        >>> bbox = model_bbox((333, 101, 500, 147), boxes="relative_1000", **sizes)
-        >>> bbox, zoom_box(bbox, boxes="relative_1000", **sizes)
-        ([369, 149, 555, 218], (332, 100, 501, 148))
-    """
-    width, height = original_size
-    if boxes == "relative_1000":
-        frame_w = frame_h = _RELATIVE_SCALE
-    else:
-        frame_w, frame_h = first_look_size
-    left, top, right, bottom = box
-    sx, sy = frame_w / width, frame_h / height
-    return [
-        max(0, math.floor(left * sx)),
-        max(0, math.floor(top * sy)),
-        min(frame_w, math.ceil(right * sx)),
-        min(frame_h, math.ceil(bottom * sy)),
-    ]
 
 
 @dataclass(frozen=True)

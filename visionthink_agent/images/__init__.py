@@ -42,6 +42,7 @@ from visionthink_agent.images.regions import (
     ZoomBoxError,
     crop_region,
     crop_size,
+    model_bbox,
     parse_bbox,
     zoom_box,
 )
@@ -87,6 +88,7 @@ __all__ = [
     "inline_image_bytes",
     "is_image_block",
     "load_image",
+    "model_bbox",
     "parse_bbox",
     "remedy_for",
     "smart_resize",

@@ -35,7 +35,15 @@ from visionthink_agent.images.first_look import ensure_min_side, min_side_size
 from visionthink_agent.images.tokens import MAX_ASPECT_RATIO
 from visionthink_agent.protocol import BoxConvention
 
-__all__ = ["PixelBox", "ZoomBoxError", "crop_region", "crop_size", "parse_bbox", "zoom_box"]
+__all__ = [
+    "PixelBox",
+    "ZoomBoxError",
+    "crop_region",
+    "crop_size",
+    "model_bbox",
+    "parse_bbox",
+    "zoom_box",
+]
 
 PixelBox = tuple[int, int, int, int]
 """``(left, top, right, bottom)`` in original pixels, right/bottom exclusive (Pillow's crop)."""
@@ -135,6 +143,45 @@ def zoom_box(
             f"a region must be at most {MAX_ASPECT_RATIO} times longer than it is wide"
         )
     return left, top, right, bottom
+
+
+def model_bbox(
+    box: PixelBox,
+    *,
+    original_size: tuple[int, int],
+    first_look_size: tuple[int, int],
+    boxes: BoxConvention,
+) -> list[int]:
+    """The ``bbox_2d`` a model writes to see all of ``box`` (original pixels) in a zoom.
+
+    The inverse of :func:`visionthink_agent.images.zoom_box`, rounded outwards and kept inside
+    the model's frame: the region the agent crops contains ``box``.
+
+    Args:
+        box: ``(left, top, right, bottom)`` in original pixels.
+        original_size: ``(width, height)`` of the original image.
+        first_look_size: ``(width, height)`` of the first look the model was shown.
+        boxes: the family's convention: first-look pixels or 0–1000.
+
+    Example:
+        >>> sizes = dict(original_size=(901, 677), first_look_size=(450, 338))
+        >>> bbox = model_bbox((333, 101, 500, 147), boxes="relative_1000", **sizes)
+        >>> bbox, zoom_box(bbox, boxes="relative_1000", **sizes)
+        ([369, 149, 555, 218], (332, 100, 501, 148))
+    """
+    width, height = original_size
+    if boxes == "relative_1000":
+        frame_w = frame_h = _RELATIVE_SCALE
+    else:
+        frame_w, frame_h = first_look_size
+    left, top, right, bottom = box
+    sx, sy = frame_w / width, frame_h / height
+    return [
+        max(0, math.floor(left * sx)),
+        max(0, math.floor(top * sy)),
+        min(frame_w, math.ceil(right * sx)),
+        min(frame_h, math.ceil(bottom * sy)),
+    ]
 
 
 def crop_size(box: PixelBox) -> tuple[int, int]:
