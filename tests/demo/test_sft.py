@@ -122,3 +122,25 @@ def test_recipe_trains_resumes_and_writes_verl_data(tmp_path: Path) -> None:
 def test_grpo_stage_needs_the_sft_checkpoint(tmp_path: Path, capsys) -> None:
     assert main(["--stage", "grpo", "--out", str(tmp_path)]) == 2
     assert "run --stage sft first" in capsys.readouterr().err
+
+
+def test_zoom_variant_writes_zoom_data_and_a_zoom_tokenizer(tmp_path: Path) -> None:
+    from visionthink_agent import protocol
+
+    cfg = DemoConfig(
+        out_dir=tmp_path, train_samples=4, val_samples=2, tool_mode="zoom", sizes=TINY_SIZES
+    )
+    prepare_data(cfg, progress=False)
+    prompts = pq.read_table(cfg.train_parquet).column("prompt").to_pylist()
+    assert {p[0]["content"] for p in prompts} == {protocol.system_prompt("zoom")}
+    call = '{"name": "image_zoom_in_tool", "arguments": {"bbox_2d": ['
+    zoom_tokens = len(AutoProcessor.from_pretrained(cfg.init_dir).tokenizer.encode(call))
+    resize = dataclasses.replace(cfg, tool_mode="resize")
+    assert not prepare_data(resize, progress=False).reused  # the mode is part of the manifest
+    resize_tokens = len(AutoProcessor.from_pretrained(cfg.init_dir).tokenizer.encode(call))
+    assert zoom_tokens < resize_tokens  # the zoom tokenizer learnt the call from its corpus
+
+
+def test_shipping_a_zoom_variant_is_refused(tmp_path: Path, capsys) -> None:
+    assert main(["--tool-mode", "zoom", "--ship", "--out", str(tmp_path)]) == 2
+    assert "--ship copies the resize model" in capsys.readouterr().err

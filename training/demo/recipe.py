@@ -137,7 +137,13 @@ def prepare_data(cfg: DemoConfig, *, progress: bool = True) -> DataSummary:
             fine_every=2,
             **common,  # type: ignore[arg-type]
         )
-        convert(cfg.train_jsonl, cfg.train_parquet, force=True, progress=progress)
+        convert(
+            cfg.train_jsonl,
+            cfg.train_parquet,
+            force=True,
+            progress=progress,
+            tool_mode=cfg.tool_mode,
+        )
         sizes = dataclasses.replace(cfg.sizes, extra_corpus=demo_corpus(cfg.tool_mode))
         build_untrained_checkpoint(cfg.init_dir, seed=cfg.seed, sizes=sizes)
         manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -147,8 +153,9 @@ def prepare_data(cfg: DemoConfig, *, progress: bool = True) -> DataSummary:
 def run_grpo(cfg: DemoConfig, settings: GRPOSettings | None = None) -> Path:
     """Stage 2: GRPO from the stage-1 checkpoint (:mod:`training.demo.grpo_stage`).
 
-    ``python training/main_ppo.py --config-name visionthink_cpu`` with ``cfg.sft_final`` as the
-    policy and ``cfg.train_parquet`` as data; everything goes to ``cfg.out_dir / "grpo"``.
+    ``python training/main_ppo.py --config-name visionthink_cpu tool_mode=<cfg.tool_mode>`` with
+    ``cfg.sft_final`` as the policy and ``cfg.train_parquet`` as data; everything goes to
+    ``cfg.out_dir / "grpo"``.
 
     Returns:
         The final Hugging Face checkpoint (``grpo/final``), which :func:`ship` can copy.
@@ -172,6 +179,7 @@ def run_grpo(cfg: DemoConfig, settings: GRPOSettings | None = None) -> Path:
         cfg.train_parquet,  # validation is off during the stage (trainer.test_freq=-1)
         cfg.out_dir / "grpo",
         settings or GRPOSettings(),
+        extra_overrides=[f"tool_mode={cfg.tool_mode}"],  # the hydra group: tools, turn limits
     )
 
 
