@@ -41,6 +41,7 @@ from visionthink_agent.images import (
     SourceImage,
     load_image,
 )
+from visionthink_agent.protocol import TOOL_MODES
 
 __all__ = ["register", "run"]
 
@@ -95,6 +96,13 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         default="prompted",
         help="prompted: the VisionThink protocol in the prompt, <tool_call> parsed from text "
         "(VisionThink / Qwen2.5-VL checkpoints); native: the server's tool calling",
+    )
+    parser.add_argument(
+        "--tool-mode",
+        choices=TOOL_MODES,
+        default="resize",
+        help="the high-resolution request the model may make: resize (the whole image, "
+        "VisionThink), zoom (a region, image_zoom_in_tool) or both",
     )
     add_max_new_tokens(
         parser,
@@ -276,7 +284,7 @@ def _ask(args: argparse.Namespace, source: SourceImage, model: Any) -> int:
             {"type": "image", "base64": payload.base64, "mime_type": payload.mime_type},
         ]
     )
-    graph = create_visionthink_agent(model, mode=args.mode).compile()
+    graph = create_visionthink_agent(model, mode=args.mode, tool_mode=args.tool_mode).compile()
     view = _View(Console(highlight=False), source, quiet=args.json)
     started = time.perf_counter()
     final: dict[str, Any] = {}
@@ -301,6 +309,17 @@ def _ask(args: argparse.Namespace, source: SourceImage, model: Any) -> int:
         raise CommandError(failure, 1) from exc
     view.finish(final, time.perf_counter() - started, as_json=args.json)
     return 0
+
+
+def _tool_turn(messages: list[Any]) -> dict[str, Any]:
+    """The marker of the tool turn among a tools-node update (``{}`` when there is none)."""
+    from visionthink_agent.graph.conversation import MARKER
+
+    for message in reversed(messages):
+        marker = getattr(message, "additional_kwargs", {}).get(MARKER)
+        if isinstance(marker, dict):
+            return marker
+    return {}
 
 
 def _stream_in_background(graph: Any, inputs: Any, modes: list[str]) -> Iterator[Any]:
@@ -355,6 +374,8 @@ class _View:
         text = getattr(chunk, "content", "")
         if self.quiet or not isinstance(text, str) or not text:
             return
+        if getattr(chunk, "type", "") not in ("AIMessageChunk", "ai"):
+            return  # the tool's own messages stream too; only the model's text is shown
         self.streamed = True
         self.turn_text += text
         self._show(turn_ended=False)
@@ -390,15 +411,26 @@ class _View:
             self.shown = 0
         if "tools" in data:
             self.console.print()
-            w, h = self.source.high_res_size
-            account = self.source.token_account(resized=True)
+            self.turn += 1
+            turn = _tool_turn((data["tools"] or {}).get("messages") or [])
+            if turn.get("turn") == "zoom":
+                left, top, right, bottom = (int(v) for v in turn["box"])
+                box = (left, top, right, bottom)
+                high_res = self.source.token_account(resized=False, zooms=[box]).high_res
+                size = f"{right - left}×{bottom - top}"
+                what = f"zoomed in on ({left}, {top})–({right}, {bottom}), {size} px"
+            elif turn.get("turn") == "resize":
+                w, h = self.source.high_res_size
+                high_res = self.source.token_account(resized=True).high_res
+                what = f"asked for the full image: {w}×{h}"
+            else:
+                self.console.print(Rule("the tool answered with an error turn", style="red"))
+                self.console.print(Rule(f"model turn {self.turn + 1}", style="cyan"))
+                return
             self.console.print(
-                Rule(
-                    f"the model asked for the full image: {w}×{h} "
-                    f"(+{account.high_res} visual tokens) — model turn 2",
-                    style="yellow",
-                )
+                Rule(f"the model {what} (+{high_res} visual tokens)", style="yellow")
             )
+            self.console.print(Rule(f"model turn {self.turn + 1}", style="cyan"))
 
     def finish(self, final: dict[str, Any], seconds: float, *, as_json: bool) -> None:
         turns = [m.text for m in final.get("messages", []) if getattr(m, "type", "") == "ai"]
@@ -406,6 +438,7 @@ class _View:
             "answer": final.get("answer"),
             "status": final.get("status"),
             "resized": final.get("resized"),
+            "zooms": final.get("zooms"),
             "visual_tokens": final.get("visual_tokens"),
             "usage": final.get("usage"),
             "model_turns": final.get("model_turns"),
@@ -437,7 +470,8 @@ class _View:
         usage = final.get("usage") or {}
         self.console.print(
             f"{final.get('status')} after {final.get('model_turns')} model turn(s), "
-            f"resized={bool(final.get('resized'))}, {usage.get('input_tokens', 0)} prompt + "
+            f"resized={bool(final.get('resized'))}, zooms={final.get('zooms') or 0}, "
+            f"{usage.get('input_tokens', 0)} prompt + "
             f"{usage.get('output_tokens', 0)} generated tokens, {seconds:.1f}s",
             highlight=False,
         )
