@@ -21,7 +21,7 @@ import json
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +37,12 @@ from visionthink_agent.cli.options import add_max_new_tokens
 from visionthink_agent.images import (
     DEFAULT_MAX_BYTES,
     DEFAULT_PIXEL_LIMIT,
+    QWEN2_5_VL,
     ImageError,
+    PixelBox,
     SourceImage,
+    TokenAccount,
+    VisionGeometry,
     load_image,
 )
 from visionthink_agent.protocol import TOOL_MODES
@@ -285,7 +289,10 @@ def _ask(args: argparse.Namespace, source: SourceImage, model: Any) -> int:
         ]
     )
     graph = create_visionthink_agent(model, mode=args.mode, tool_mode=args.tool_mode).compile()
-    view = _View(Console(highlight=False), source, quiet=args.json)
+    from visionthink_agent.backends.families import family_of
+
+    geometry = family_of(model).geometry
+    view = _View(Console(highlight=False), source, quiet=args.json, geometry=geometry)
     started = time.perf_counter()
     final: dict[str, Any] = {}
     try:
@@ -353,10 +360,18 @@ def _stream_in_background(graph: Any, inputs: Any, modes: list[str]) -> Iterator
 class _View:
     """Rich rendering of the streamed run: thinking, the resize, the answer and the account."""
 
-    def __init__(self, console: Console, source: SourceImage, *, quiet: bool) -> None:
+    def __init__(
+        self,
+        console: Console,
+        source: SourceImage,
+        *,
+        quiet: bool,
+        geometry: VisionGeometry = QWEN2_5_VL,
+    ) -> None:
         self.console = console
         self.source = source
         self.quiet = quiet
+        self.geometry = geometry
         self.turn = 0
         self.streamed = False
         self.turn_text = ""
@@ -366,9 +381,12 @@ class _View:
             fw, fh = source.first_look_size
             console.print(
                 f"[bold]image[/] {w}×{h} → first look {fw}×{fh} "
-                f"({source.token_account(resized=False).first_look} visual tokens)"
+                f"({self._account(resized=False).first_look} visual tokens)"
             )
             console.print(Rule("model turn 1 (first look)", style="cyan"))
+
+    def _account(self, *, resized: bool, zooms: Sequence[PixelBox] = ()) -> TokenAccount:
+        return self.source.token_account(resized=resized, zooms=zooms, geometry=self.geometry)
 
     def token(self, chunk: Any) -> None:
         text = getattr(chunk, "content", "")
@@ -416,12 +434,12 @@ class _View:
             if turn.get("turn") == "zoom":
                 left, top, right, bottom = (int(v) for v in turn["box"])
                 box = (left, top, right, bottom)
-                high_res = self.source.token_account(resized=False, zooms=[box]).high_res
+                high_res = self._account(resized=False, zooms=[box]).high_res
                 size = f"{right - left}×{bottom - top}"
                 what = f"zoomed in on ({left}, {top})–({right}, {bottom}), {size} px"
             elif turn.get("turn") == "resize":
                 w, h = self.source.high_res_size
-                high_res = self.source.token_account(resized=True).high_res
+                high_res = self._account(resized=True).high_res
                 what = f"asked for the full image: {w}×{h}"
             else:
                 self.console.print(Rule("the tool answered with an error turn", style="red"))
