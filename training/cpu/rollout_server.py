@@ -259,7 +259,7 @@ class HFRolloutServer:
             vision = {key: torch.cat([v[key] for v in with_images]) for key in with_images[0]}
             # Which tokens are image slots: without it transformers skips the M-RoPE positions
             # (text positions for the image, and a stale rope offset from the previous call).
-            vision["mm_token_type_ids"] = (input_ids == self.image_token_id).long()
+            vision["mm_token_type_ids"] = torch.eq(input_ids, self.image_token_id).long()
         output = self.model.generate(
             input_ids=input_ids,
             attention_mask=attention_mask,

@@ -173,11 +173,13 @@ def run_grpo(cfg: DemoConfig, settings: GRPOSettings | None = None) -> Path:
 
     if not (cfg.sft_final / "config.json").is_file():
         raise FileNotFoundError(f"no stage-1 checkpoint at {cfg.sft_final}: run --stage sft first")
+    # Absolute paths: veRL's workers do not run in this directory (a relative model path reads
+    # as a hub id there).
     return run_grpo_stage(
-        cfg.sft_final,
-        cfg.train_parquet,
-        cfg.train_parquet,  # validation is off during the stage (trainer.test_freq=-1)
-        cfg.out_dir / "grpo",
+        cfg.sft_final.resolve(),
+        cfg.train_parquet.resolve(),
+        cfg.train_parquet.resolve(),  # validation is off during the stage (trainer.test_freq=-1)
+        cfg.out_dir.resolve() / "grpo",
         settings or GRPOSettings(),
         extra_overrides=[f"tool_mode={cfg.tool_mode}"],  # the hydra group: tools, turn limits
     )
