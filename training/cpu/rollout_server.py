@@ -256,6 +256,8 @@ class HFRolloutServer:
         vision: dict[str, torch.Tensor] = {}
         with_images = [r.vision for r in batch if r.vision]
         if with_images:  # in row order, as the model matches images to image tokens
+            if self.image_token_id is None:
+                raise ValueError("the model's config names no image_token_id for its images")
             vision = {key: torch.cat([v[key] for v in with_images]) for key in with_images[0]}
             # Which tokens are image slots: without it transformers skips the M-RoPE positions
             # (text positions for the image, and a stale rope offset from the previous call).
