@@ -65,6 +65,7 @@ __all__ = [
     "VisionThinkToolParser",
     "message_text",
     "mode_of_tools",
+    "processor_pixel_limits",
     "tool_turn_content",
 ]
 
@@ -93,6 +94,20 @@ def tool_turn_content(parts: list[protocol.Part], *, image: Any = None) -> list[
         else:
             content.append({"type": "text", "text": part})
     return content
+
+
+def processor_pixel_limits(processor: Any) -> dict[str, int]:
+    """``min_pixels`` / ``max_pixels`` of a Qwen-VL processor's image processor (``{}`` if none).
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> size = {"shortest_edge": 65536, "longest_edge": 16777216}
+        >>> processor_pixel_limits(SimpleNamespace(image_processor=SimpleNamespace(size=size)))
+        {'min_pixels': 65536, 'max_pixels': 16777216}
+    """
+    size = getattr(getattr(processor, "image_processor", None), "size", None) or {}
+    limits = {"min_pixels": size.get("shortest_edge"), "max_pixels": size.get("longest_edge")}
+    return {key: int(value) for key, value in limits.items() if value}
 
 
 @ToolParser.register(TOOL_PARSER_NAME)
@@ -294,8 +309,16 @@ class VisionThinkAgentLoop(ToolAgentLoop):
         return {**row, protocol.ZOOM_TOOL_NAME: {**entry, "create_kwargs": create_kwargs}}
 
     async def _processed_image(self, image: Any) -> Any:
-        """Prepare the tool's image exactly as the dataset prepares the prompt's image."""
-        message = {"role": "user", "content": [{"type": "image", "image": image}]}
+        """Prepare the tool's image as the dataset prepares the prompt's image, within the
+        processor's own pixel limits.
+
+        veRL resizes every image with ``qwen_vl_utils``, whose default floor is 4 tokens: right
+        for Qwen2.5-VL (3136 px), not for Qwen3-VL, whose processor lifts images to 65,536 px.
+        A small crop would then reach the model at another size (and token count) than an
+        inference server's processor gives it; the processor's limits make the two agree.
+        """
+        block = {"type": "image", "image": image, **processor_pixel_limits(self.processor)}
+        message = {"role": "user", "content": [block]}
         processed = await self.process_multi_modal_info([message])
         images = processed.get("images")
         return images[0] if images else image
