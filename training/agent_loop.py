@@ -110,6 +110,17 @@ def processor_pixel_limits(processor: Any) -> dict[str, int]:
     return {key: int(value) for key, value in limits.items() if value}
 
 
+def _with_pixel_limits(message: dict[str, Any], limits: dict[str, int]) -> dict[str, Any]:
+    content = message.get("content")
+    if not limits or not isinstance(content, list):
+        return message
+    blocks = [
+        {**block, **limits} if isinstance(block, dict) and block.get("type") == "image" else block
+        for block in content
+    ]
+    return {**message, "content": blocks}
+
+
 @ToolParser.register(TOOL_PARSER_NAME)
 class VisionThinkToolParser(ToolParser):
     """veRL tool parser over the shared :func:`~visionthink_agent.parsing.parse_tool_call`.
@@ -308,17 +319,23 @@ class VisionThinkAgentLoop(ToolAgentLoop):
         create_kwargs = {**(entry.get("create_kwargs") or {}), "boxes": self.settings.boxes}
         return {**row, protocol.ZOOM_TOOL_NAME: {**entry, "create_kwargs": create_kwargs}}
 
-    async def _processed_image(self, image: Any) -> Any:
-        """Prepare the tool's image as the dataset prepares the prompt's image, within the
-        processor's own pixel limits.
+    async def process_multi_modal_info(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        """veRL's image preparation, within the processor's own pixel limits.
 
         veRL resizes every image with ``qwen_vl_utils``, whose default floor is 4 tokens: right
         for Qwen2.5-VL (3136 px), not for Qwen3-VL, whose processor lifts images to 65,536 px.
-        A small crop would then reach the model at another size (and token count) than an
-        inference server's processor gives it; the processor's limits make the two agree.
+        A small first look or crop would then reach the model at another size (and token count)
+        than an inference server's processor gives it; the processor's limits, set on each image
+        block (``qwen_vl_utils`` reads them there), make the two agree.
         """
-        block = {"type": "image", "image": image, **processor_pixel_limits(self.processor)}
-        message = {"role": "user", "content": [block]}
+        limits = processor_pixel_limits(self.processor)
+        return await super().process_multi_modal_info(
+            [_with_pixel_limits(message, limits) for message in messages]
+        )
+
+    async def _processed_image(self, image: Any) -> Any:
+        """Prepare the tool's image exactly as the prompt's image is prepared."""
+        message = {"role": "user", "content": [{"type": "image", "image": image}]}
         processed = await self.process_multi_modal_info([message])
         images = processed.get("images")
         return images[0] if images else image

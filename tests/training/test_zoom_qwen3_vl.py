@@ -70,6 +70,7 @@ async def test_two_zooms_are_masked_and_counted_in_qwen3_vl_tokens(qwen3) -> Non
     # the size the processor would pick, so the model sees what an inference server shows it.
     shown = [smart_resize(c.height, c.width, factor=32, min_pixels=65536) for c in crops]
     assert [image.size for image in images[1:]] == [(w, h) for h, w in shown]
+    assert images[0].size == (320, 224)  # the 112x84 first look, lifted as the processor lifts it
     assert [_processor_tokens(processor, image) for image in images[1:]] == expected
     assert output.extra_fields["zoom_tokens"] == sum(expected)
     spans = _spans(output)
