@@ -22,14 +22,20 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("served", "family", "boxes"),
+    ("served", "extra", "family", "boxes"),
     [
-        ("scripted", "qwen2_5_vl", "first_look_pixels"),
-        ("scripted-qwen3-vl", "qwen3_vl", "relative_1000"),  # the family comes from the name
+        ("scripted", [], "qwen2_5_vl", "first_look_pixels"),
+        ("scripted-qwen3-vl", [], "qwen3_vl", "relative_1000"),  # the family from the name
+        ("scripted", ["--family", "qwen3_vl"], "qwen3_vl", "relative_1000"),  # said outright
     ],
 )
 def test_zoom_and_both_modes_write_zoom_fields(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], served: str, family: str, boxes: str
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    served: str,
+    extra: list[str],
+    family: str,
+    boxes: str,
 ) -> None:
     # the command writes the same synthetic samples (same seed) under OUT/data
     bench = write_synthetic_benchmark(tmp_path / "known", n=2, formats=("jsonl",))
@@ -38,7 +44,7 @@ def test_zoom_and_both_modes_write_zoom_fields(
     out = tmp_path / "run"
     with serve_oracle(model) as url:
         argv = ["eval", "synthetic", "--limit", "2", "--out", str(out), "--base-url", url,
-                "--model", served, "--modes", "zoom,both,visionthink"]  # fmt: skip
+                "--model", served, "--modes", "zoom,both,visionthink", *extra]  # fmt: skip
         assert run(_parse(argv)) == 0
     printed = capsys.readouterr().out
     assert "eval: 2 samples x 3 modes (6 run now, 0 errors)" in printed
@@ -64,3 +70,11 @@ def test_zoom_and_both_modes_write_zoom_fields(
     assert summary["visionthink"]["zooms_mean"] == 0.0
     assert summary["zoom"]["visual_tokens_pct"] < summary["visionthink"]["visual_tokens_pct"]
     assert (out / "accuracy_vs_tokens.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_family_without_a_server_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["eval", "synthetic", "--model", "tiny", "--family", "qwen3_vl", "--out", str(tmp_path)]
+    assert run(_parse(argv)) == 2
+    assert "--family describes a served model (--base-url)" in capsys.readouterr().err

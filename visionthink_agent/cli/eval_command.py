@@ -96,6 +96,14 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "--api-key",
         help="the server's API key (default: $OPENAI_API_KEY, else 'EMPTY' for local servers)",
     )
+    parser.add_argument(
+        "--family",
+        choices=("qwen2_5_vl", "qwen3_vl"),
+        default=None,
+        help="with --base-url: the served model's family (zoom box convention, token "
+        "arithmetic) when its name does not say (default: 'Qwen3-VL' in the name means "
+        "qwen3_vl); in-process checkpoints read theirs from their config",
+    )
     add_max_new_tokens(parser, default=8192, help="most tokens generated per model turn")
     parser.add_argument(
         "--modes",
@@ -156,11 +164,25 @@ def build_model(args: argparse.Namespace) -> Any:
         >>> args = argparse.Namespace(model="tiny", base_url=None, api_key="", max_new_tokens=8)
         >>> build_model(args)._llm_type
         'qwen-vl-transformers'
+
+    Raises:
+        CommandError: ``--family`` without ``--base-url``.
     """
     from visionthink_agent.evaluation.models import create_eval_model
 
+    family = getattr(args, "family", None)
+    if family and not args.base_url:
+        raise CommandError(
+            "--family describes a served model (--base-url); an in-process checkpoint names "
+            "its family in its config.json",
+            2,
+        )
     return create_eval_model(
-        args.model, base_url=args.base_url, api_key=args.api_key, max_tokens=args.max_new_tokens
+        args.model,
+        base_url=args.base_url,
+        api_key=args.api_key,
+        max_tokens=args.max_new_tokens,
+        family=family,
     )
 
 

@@ -15,7 +15,12 @@ __all__ = ["create_eval_model"]
 
 
 def create_eval_model(
-    model: str, *, base_url: str | None = None, api_key: str | None = None, max_tokens: int = 8192
+    model: str,
+    *,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    max_tokens: int = 8192,
+    family: str | None = None,
 ) -> Any:
     """A greedy (temperature 0) chat model, as VisionThink is evaluated (protocol §6).
 
@@ -25,12 +30,14 @@ def create_eval_model(
         base_url: an OpenAI-compatible server (vLLM, ``transformers serve``...).
         api_key: the server's key (local servers ignore it).
         max_tokens: most tokens generated per model turn.
+        family: with ``base_url``, the served model's family (``qwen2_5_vl`` / ``qwen3_vl``);
+            default inferred from its name.
     """
     if base_url:
         from visionthink_agent.backends.openai_compatible import create_openai_compatible_model
 
         return create_openai_compatible_model(
-            model, base_url=base_url, api_key=api_key, max_tokens=max_tokens
+            model, base_url=base_url, api_key=api_key, max_tokens=max_tokens, family=family
         )
     from visionthink_agent.backends.transformers_chat import ChatQwenVL
 
