@@ -200,8 +200,11 @@ def family_for_checkpoint(checkpoint: str | os.PathLike[str]) -> ModelFamily:
         raise FileNotFoundError(f"no local config.json for {str(checkpoint)!r}")
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise ValueError(f"{path} is not a JSON model config: {exc}") from exc
+    except UnicodeDecodeError as exc:  # its message quotes the offending byte: say less
+        raise ValueError(f"{path} is not a JSON model config: not UTF-8 text") from exc
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise ValueError(f"{path} is not a JSON model config: {exc.msg} at {where}") from exc
     return family_for_config(config)
 
 
