@@ -135,6 +135,11 @@ class SyntheticPreset:
             label is the grey that the vision processor normalises to zero, so a patch of label
             is all print: a model trained from scratch learns to read it many times faster than
             print on white, whose bright background dominates every patch's pixels.
+        large_digit: ``(type size as a share of the shorter side, stroke width in pixels)`` of
+            the large digit. The demo draws it across the whole image in bold strokes so that
+            the first look's 16 visual tokens carry it (at half the size, 1.5 patches tall, a
+            small model read it 8% of the time at the first look): a coarse question must be
+            answerable from the first look.
 
     Example:
         >>> PRESETS["demo"].size, PRESETS["demo"].fine_every, PRESETS["standard"].coarse
@@ -160,6 +165,7 @@ class SyntheticPreset:
     sheet: bool = False
     cell: tuple[int, int] = (28, 14)
     label_fill: tuple[str, tuple[int, int, int]] = ("white", (255, 255, 255))
+    large_digit: tuple[float, int] = (0.5, 0)
 
 
 PRESETS: dict[str, SyntheticPreset] = {
@@ -197,6 +203,7 @@ PRESETS: dict[str, SyntheticPreset] = {
         pitch=6,
         sheet=True,
         label_fill=("grey", (122, 116, 104)),
+        large_digit=(0.95, 6),
     ),
 }
 """The presets by name (see :class:`SyntheticPreset`)."""
@@ -403,17 +410,21 @@ def _shape(rng: random.Random, size: tuple[int, int], preset: SyntheticPreset) -
     return image, question, shape, f"a {shape} coloured {color}", None
 
 
-def _write_large(image: Image.Image, text: str, px: int) -> None:
-    """Print ``text`` in ``px``-size type in the centre of ``image``."""
+def _write_large(image: Image.Image, text: str, px: int, stroke: int = 0) -> None:
+    """Print ``text`` in ``px``-size type (strokes widened by ``stroke``) in the centre."""
     font = ImageFont.load_default(size=px)
     center = (image.width // 2, image.height // 2)
-    ImageDraw.Draw(image).text(center, text, fill=(20, 20, 20), font=font, anchor="mm")
+    ink = (20, 20, 20)
+    ImageDraw.Draw(image).text(
+        center, text, fill=ink, font=font, anchor="mm", stroke_width=stroke, stroke_fill=ink
+    )
 
 
 def _digit(rng: random.Random, size: tuple[int, int], preset: SyntheticPreset) -> _Drawn:
     image = _background(rng, size, preset)
     digit = str(rng.randint(0, 9))
-    _write_large(image, digit, min(size) // 2)
+    share, stroke = preset.large_digit
+    _write_large(image, digit, int(min(size) * share), stroke)
     question = "Which digit is written in large type in the centre of the image?"
     return image, question, digit, f"the digit {digit}", None
 
