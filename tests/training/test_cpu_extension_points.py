@@ -156,3 +156,29 @@ def test_driver_adopts_the_configured_platform(monkeypatch: pytest.MonkeyPatch) 
         assert os.environ["VERL_PLATFORM"] == "cpu"
     finally:
         platform_manager._current_platform = previous
+
+
+def test_verl_checkpoint_rng_round_trip_on_the_cpu_platform() -> None:
+    """veRL's checkpoint load restores the ``"cpu"`` RNG state through the platform's device
+    module too (its save skips the device RNG for ``cpu``, its load finds ``"cpu"`` in every
+    state): the device module must carry ``get_rng_state`` / ``set_rng_state``."""
+    import random
+
+    import numpy as np
+    from verl.plugin.platform import platform_manager
+    from verl.utils.checkpoint.checkpoint_manager import BaseCheckpointManager
+
+    from training.cpu.platform import PlatformCPU
+
+    previous = platform_manager._current_platform
+    platform_manager._current_platform = PlatformCPU()
+    try:
+        state = BaseCheckpointManager.get_rng_state()
+        assert "cpu" in state  # the key veRL's load looks up on the device module
+        drawn = (torch.rand(3), np.random.rand(), random.random())
+        BaseCheckpointManager.load_rng_state(state)
+        again = (torch.rand(3), np.random.rand(), random.random())
+    finally:
+        platform_manager._current_platform = previous
+    assert torch.equal(drawn[0], again[0])
+    assert drawn[1:] == again[1:]

@@ -11,6 +11,9 @@ Example:
     True
     >>> empty_cache(), current_device(), device_count()
     (None, 'cpu', 1)
+    >>> state = get_rng_state(); first = torch.rand(1); set_rng_state(state)
+    >>> bool(torch.equal(torch.rand(1), first))
+    True
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ __all__ = [
     "device_count",
     "empty_cache",
     "get_device_name",
+    "get_rng_state",
     "is_available",
     "is_initialized",
     "manual_seed",
@@ -50,6 +54,7 @@ __all__ = [
     "memory_reserved",
     "reset_peak_memory_stats",
     "set_device",
+    "set_rng_state",
     "stream",
     "synchronize",
 ]
@@ -106,3 +111,13 @@ def manual_seed(seed: int) -> None:
 
 
 manual_seed_all = manual_seed
+
+
+def get_rng_state(*_: Any) -> torch.Tensor:
+    """The state of torch's CPU generator (the one device's generator)."""
+    return torch.get_rng_state()
+
+
+def set_rng_state(state: torch.Tensor, *_: Any) -> None:
+    """Restore torch's CPU generator; veRL's checkpoint load calls it with the ``"cpu"`` state."""
+    torch.set_rng_state(state)
