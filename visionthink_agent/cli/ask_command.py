@@ -46,6 +46,7 @@ from visionthink_agent.images import (
     load_image,
 )
 from visionthink_agent.protocol import TOOL_MODES
+from visionthink_agent.urls import display_url
 
 __all__ = ["register", "run"]
 
@@ -251,17 +252,18 @@ def _first_served_model(base_url: str, api_key: str | None) -> str:
 
     url = base_url.rstrip("/") + "/models"
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    shown, shown_url = display_url(base_url), display_url(url)  # no user:password@ in messages
     try:
         response = httpx.get(url, headers=headers, timeout=10.0)
     except httpx.HTTPError as exc:
         raise CommandError(
-            f"cannot reach the model server at {base_url} ({exc or type(exc).__name__}; "
+            f"cannot reach the model server at {shown} ({exc or type(exc).__name__}; "
             "1 attempt): is it running? Check --base-url",
             1,
         ) from exc
     if response.status_code >= 400:
         raise CommandError(
-            f"{url} answered HTTP {response.status_code}: check --base-url and --api-key, or "
+            f"{shown_url} answered HTTP {response.status_code}: check --base-url and --api-key, or "
             "name the model with --model",
             1,
         )
@@ -269,10 +271,12 @@ def _first_served_model(base_url: str, api_key: str | None) -> str:
         models = response.json().get("data") or []
     except (ValueError, AttributeError) as exc:
         raise CommandError(
-            f"{url} did not answer with a model list: is --base-url an OpenAI-compatible API?", 1
+            f"{shown_url} did not answer with a model list: is --base-url an OpenAI-compatible "
+            "API?",
+            1,
         ) from exc
     if not models:
-        raise CommandError(f"the server at {base_url} serves no model; pass --model", 1)
+        raise CommandError(f"the server at {shown} serves no model; pass --model", 1)
     return str(models[0]["id"])
 
 

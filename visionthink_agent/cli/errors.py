@@ -14,6 +14,7 @@ from __future__ import annotations
 import openai
 
 from visionthink_agent.images import ImageError, remedy_for
+from visionthink_agent.urls import display_url
 
 __all__ = ["IMAGE_FLAGS", "CommandError", "describe_image_error", "describe_model_failure"]
 
@@ -73,6 +74,7 @@ def describe_model_failure(
         'the model failed (RuntimeError): out of memory'
     """
     tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
+    base_url = display_url(base_url) if base_url else base_url
     if base_url and isinstance(exc, openai.APITimeoutError):
         return (
             f"the model server at {base_url} did not answer within {timeout:g} s ({tries}; "

@@ -28,6 +28,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from visionthink_agent.images.errors import DownloadError, UnsafeURLError, UnsupportedSourceError
+from visionthink_agent.urls import display_url
 
 __all__ = ["check_url_is_public", "fetch_url"]
 
@@ -70,23 +71,25 @@ http://169.254.169.254/latest/meta-data: 169.254.169.254 is a link-local address
         DownloadError: when the host does not resolve.
     """
     parts = urlsplit(url)
+    shown = display_url(url)  # messages never repeat a user:password@ part
     if parts.scheme not in ("http", "https"):
-        raise UnsupportedSourceError(f"unsupported URL scheme {parts.scheme!r} in {url!r}")
+        raise UnsupportedSourceError(f"unsupported URL scheme {parts.scheme!r} in {shown!r}")
     host = parts.hostname
     if not host:
-        raise UnsupportedSourceError(f"URL without a host: {url!r}")
+        raise UnsupportedSourceError(f"URL without a host: {shown!r}")
     if allow_private:
         return
     try:
         infos = socket.getaddrinfo(host, parts.port or 0, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
-        raise DownloadError(f"cannot resolve host {host!r} of {url}: {exc}") from exc
+        raise DownloadError(f"cannot resolve host {host!r} of {shown}: {exc}") from exc
     for info in infos:
         ip = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
         kind = _address_kind(ip)
         if kind is not None:
             raise UnsafeURLError(
-                f"refusing to fetch {url}: {ip} is a {kind} address", setting="allow_private_urls"
+                f"refusing to fetch {shown}: {ip} is a {kind} address",
+                setting="allow_private_urls",
             )
 
 
@@ -119,32 +122,39 @@ def fetch_url(
     """
     deadline = time.monotonic() + timeout
     current = url
+    shown = display_url(url)  # messages never repeat a user:password@ part
     with httpx.Client(follow_redirects=False, trust_env=False) as client:
         for _ in range(max_redirects + 1):
             check_url_is_public(current, allow_private=allow_private)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise DownloadError(
-                    f"timed out after {timeout:g} s fetching {url}", setting="timeout"
+                    f"timed out after {timeout:g} s fetching {shown}", setting="timeout"
                 )
             try:
                 with client.stream("GET", current, timeout=remaining) as response:
                     if response.is_redirect:
                         location = response.headers.get("location")
                         if not location:
-                            raise DownloadError(f"redirect without Location from {current}")
+                            raise DownloadError(
+                                f"redirect without Location from {display_url(current)}"
+                            )
                         current = urljoin(current, location)
                         continue
                     if response.status_code >= 400:
-                        raise DownloadError(f"HTTP {response.status_code} fetching {current}")
-                    return _read_capped(response, current, max_bytes, deadline, timeout)
+                        raise DownloadError(
+                            f"HTTP {response.status_code} fetching {display_url(current)}"
+                        )
+                    return _read_capped(
+                        response, display_url(current), max_bytes, deadline, timeout
+                    )
             except httpx.TimeoutException as exc:
                 raise DownloadError(
-                    f"timed out after {timeout:g} s fetching {url}", setting="timeout"
+                    f"timed out after {timeout:g} s fetching {shown}", setting="timeout"
                 ) from exc
             except httpx.HTTPError as exc:
-                raise DownloadError(f"cannot fetch {current}: {exc}") from exc
-    raise DownloadError(f"more than {max_redirects} redirects fetching {url}")
+                raise DownloadError(f"cannot fetch {display_url(current)}: {exc}") from exc
+    raise DownloadError(f"more than {max_redirects} redirects fetching {shown}")
 
 
 def _read_capped(

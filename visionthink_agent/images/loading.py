@@ -70,6 +70,7 @@ from visionthink_agent.images.tokens import (
     visual_tokens,
 )
 from visionthink_agent.protocol import BoxConvention
+from visionthink_agent.urls import display_url
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -431,8 +432,8 @@ an image block: local files are off (pass allow_local_files=True to allow it)
         reference = image_reference_from_block(source)
         if not allow_local_files and _names_local_file(reference):
             raise LocalFileError(
-                f"refusing to read {reference[:200]!r} named in an image block: local files "
-                "are off",
+                f"refusing to read {display_url(reference)[:200]!r} named in an image block: "
+                "local files are off",
                 setting="allow_local_files",
             )
         source = reference
@@ -502,12 +503,13 @@ def _bytes_from_string(
         data = fetch_url(
             stripped, allow_private=allow_private_urls, max_bytes=max_bytes, timeout=timeout
         )
-        return data, stripped
+        return data, display_url(stripped)
     if scheme == "file":
         path = Path(unquote(urlsplit(stripped).path))
         return _read_file(path, max_bytes), str(path)
     if scheme:
-        raise UnsupportedSourceError(f"unsupported URL scheme {scheme!r} in {stripped[:80]!r}")
+        shown = display_url(stripped)[:80]
+        raise UnsupportedSourceError(f"unsupported URL scheme {scheme!r} in {shown!r}")
     if len(stripped) < 4096 and ("/" in stripped or "." in stripped[-6:] or os.sep in stripped):
         path = Path(stripped).expanduser()
         if _exists(path) or not _B64_CHARS.match(stripped):
