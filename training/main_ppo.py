@@ -94,19 +94,24 @@ def validate(config: DictConfig) -> None:
 
     Raises:
         training.settings.ConfigError: the ``visionthink`` block or the judge settings
-            (``reward.custom_reward_function.reward_kwargs.judge``) are invalid, or the rollout
-            keys or the data do not fit the tool mode.
+            (``reward.custom_reward_function.reward_kwargs.judge``) are invalid, the rollout
+            keys or the data do not fit the tool mode, or ``trainer.save_freq`` is null.
         ValueError / AssertionError: veRL's ``validate_config`` rejects the config.
     """
     from verl.trainer.ppo.utils import need_critic, need_reference_policy
     from verl.utils.config import validate_config
 
     from training.reward import judge_settings
-    from training.settings import VisionThinkSettings
+    from training.settings import ConfigError, VisionThinkSettings
 
     block = OmegaConf.to_container(config.get("visionthink", {}), resolve=True)
     settings = VisionThinkSettings.from_config(block)  # type: ignore[arg-type]
     _check_tool_mode(config, settings)
+    if config.trainer.get("save_freq") is None:  # visionthink_cpu: total_training_steps=null
+        raise ConfigError(
+            "trainer.save_freq is null (visionthink_cpu sets it to trainer.total_training_steps):"
+            " set trainer.save_freq=N to save every N steps and at the end, or -1 for none"
+        )
     reward_fn = config.reward.get("custom_reward_function") or {}
     if str(reward_fn.get("path") or "").endswith("training.reward"):
         kwargs = OmegaConf.to_container(reward_fn.get("reward_kwargs") or {}, resolve=True)

@@ -87,3 +87,23 @@ def test_cfg_job_prints_the_recipe_on_cpu():
     printed = OmegaConf.create(yaml.safe_load(result.stdout))
     assert printed.actor_rollout_ref.rollout.n == 16
     assert printed.visionthink.penalty.theta == 0.2
+
+
+def test_cpu_config_saves_at_the_end_and_resumes():
+    """veRL saves on the last step whenever ``save_freq > 0``: ``save_freq`` follows
+    ``total_training_steps``, so the CPU recipe saves once, at the end, unless told more."""
+    import inspect
+
+    from verl.trainer.ppo.v1.trainer_base import PPOTrainer
+
+    fit = inspect.getsource(PPOTrainer.fit)
+    assert "if self.config.trainer.save_freq > 0 and (" in fit
+    assert "is_last_step or self.global_steps % self.config.trainer.save_freq == 0" in fit
+    config = compose_config("visionthink_cpu", ["trainer.total_training_steps=10"])
+    validate(config)
+    assert (config.trainer.save_freq, config.trainer.resume_mode) == (10, "auto")
+    every = compose_config("visionthink_cpu", ["trainer.save_freq=3"])
+    assert every.trainer.save_freq == 3
+    endless = compose_config("visionthink_cpu", ["trainer.total_training_steps=null"])
+    with pytest.raises(ConfigError, match=r"^trainer\.save_freq is null .*trainer\.save_freq=N"):
+        validate(endless)
