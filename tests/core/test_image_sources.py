@@ -219,13 +219,35 @@ def _png_header_only(width: int, height: int) -> bytes:
 
 
 def test_decompression_bomb_default_and_configurable_limit() -> None:
-    with pytest.raises(ImageTooLargeError, match=r"decompression bomb|over the limit"):
+    with pytest.raises(ImageTooLargeError, match="over the limit"):
         load_image(_png_header_only(30000, 30000))  # 900 MP from a 60-byte file
     with pytest.raises(ImageTooLargeError, match="max_pixels"):
         load_image(_png_header_only(2000, 2000), max_pixels=1_000_000)
     assert load_image(_png_header_only(2000, 2000), max_pixels=4_000_000).size == (2000, 2000)
     with pytest.raises(ImageTooLargeError, match="over the limit"):
         load_image(Image.new("L", (100, 100)), max_pixels=9999)
+
+
+def test_our_pixel_limit_replaces_pillows_in_our_words() -> None:
+    message = r"image is 30000x30000 = 900000000 pixels, over the limit of 89478485 \(raise"
+    with pytest.raises(ImageTooLargeError, match=message):
+        load_image(_png_header_only(30000, 30000))  # over Pillow's 178,956,970 as well
+    assert load_image(_png_header_only(30000, 30000), max_pixels=10**9).size == (30000, 30000)
+    assert Image.MAX_IMAGE_PIXELS == 89_478_485  # Pillow's setting is left as it was
+
+
+def test_an_image_allowed_above_pillows_limit_is_decoded_and_cropped(
+    png: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With Pillow's guard at 1000 pixels, a 64x48 image (3072) allowed by ours still decodes."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    source = load_image(png, max_pixels=10_000)
+    assert source.decode().size == SIZE
+    assert source.first_look().size == source.first_look_size
+    assert source.zoom((0, 0, 64, 48)).size == SIZE
+    assert Image.MAX_IMAGE_PIXELS == 1000
+    with pytest.raises(ImageTooLargeError, match=r"over the limit of 3000 \(raise max_pixels"):
+        load_image(png, max_pixels=3000)
 
 
 def test_byte_cap(png: bytes, tmp_path: Path) -> None:

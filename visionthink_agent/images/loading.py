@@ -31,7 +31,7 @@ import os
 import re
 import threading
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeAlias
 from urllib.parse import unquote, urlsplit
@@ -82,7 +82,9 @@ __all__ = [
 ]
 
 DEFAULT_PIXEL_LIMIT = 89_478_485
-"""Decompression-bomb guard: Pillow's own default (≈ 9459²), configurable per call."""
+"""Decompression-bomb guard: Pillow's own default (≈ 9459²), configurable per call. The limit a
+call sets replaces Pillow's process-wide ``PIL.Image.MAX_IMAGE_PIXELS`` for that image, above
+it as well as below (see :func:`_pillow_guard_lifted`)."""
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 _PASSTHROUGH_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
 _JPEG_FORMATS = frozenset({"JPEG", "MPO"})
@@ -237,7 +239,12 @@ class SourceImage:
             >>> load_image(Image.new("RGB", (400, 200))).zoom((20, 40, 120, 90)).size
             (100, 50)
         """
-        return self._cached(f"zoom{box}", lambda: crop_region(self.decode(), box))
+
+        def crop() -> Image.Image:
+            with _pillow_guard_lifted(self._pixels):  # Image.crop repeats Pillow's check
+                return crop_region(self.decode(), box)
+
+        return self._cached(f"zoom{box}", crop)
 
     def zoom_payload(self, box: PixelBox) -> EncodedImage:
         """The region ``box``, encoded like the other views (cached per box).
@@ -324,6 +331,11 @@ class SourceImage:
         )
 
     # -- internals ---------------------------------------------------------------------------
+    @property
+    def _pixels(self) -> int:
+        width, height = self._raw_size
+        return width * height
+
     def _cached(self, key: str, build: Any) -> Any:
         with self._lock:
             if key not in self._cache:
@@ -335,7 +347,7 @@ class SourceImage:
             return to_rgb(ImageOps.exif_transpose(self._pil))
         assert self._data is not None
         try:
-            with _open(self._data) as im:
+            with _pillow_guard_lifted(self._pixels), _open(self._data) as im:
                 im.seek(0)
                 im.load()
                 return to_rgb(ImageOps.exif_transpose(im))
@@ -347,7 +359,7 @@ class SourceImage:
         assert self._data is not None
         raw_w, raw_h = self._raw_size
         try:
-            with _open(self._data) as im:
+            with _pillow_guard_lifted(self._pixels), _open(self._data) as im:
                 drafted = im.draft("RGB", (max(1, raw_w // 2), max(1, raw_h // 2)))
                 im.load()
                 image = to_rgb(im)
@@ -394,9 +406,10 @@ def load_image(
 
     Args:
         source: the image.
-        max_pixels: refuse images with more pixels than this (decompression bombs). Pillow
-            itself refuses more than ``2 * PIL.Image.MAX_IMAGE_PIXELS`` (179 MP by default);
-            raising ``max_pixels`` beyond that needs Pillow's limit raised too.
+        max_pixels: refuse images with more pixels than this (decompression bombs), checked
+            on the header before any pixel is decoded. It replaces Pillow's own guard
+            (``PIL.Image.MAX_IMAGE_PIXELS``) for this image: a bomb is refused in these words,
+            and an image allowed above Pillow's limit (179 MP) is decoded.
         max_bytes: refuse files or downloads larger than this.
         allow_private_urls: allow URLs that resolve to private, loopback or link-local addresses.
         allow_local_files: let an image *content block* name a local file (``file_path``, a
@@ -580,6 +593,38 @@ def _open(data: bytes) -> Image.Image:
         return Image.open(io.BytesIO(data))
 
 
+_PILLOW_GUARD_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def _pillow_guard_lifted(pixels: int | None = None) -> Iterator[None]:
+    """Pillow's decompression-bomb guard set aside while an image we check ourselves is read.
+
+    ``load_image`` checks the header against its own ``max_pixels`` before any pixel is decoded,
+    so Pillow's guard (which refuses more than ``2 * PIL.Image.MAX_IMAGE_PIXELS`` in its own
+    words) must not refuse what the caller allowed, nor name a limit the caller did not set.
+    The setting is process-wide: it is lifted under a lock, only for images over it
+    (``pixels``; ``None`` for a header not read yet), and restored at once.
+
+    Example:
+        >>> with _pillow_guard_lifted(10**9):
+        ...     Image.MAX_IMAGE_PIXELS is None
+        True
+        >>> Image.MAX_IMAGE_PIXELS
+        89478485
+    """
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit is None or (pixels is not None and pixels <= limit):
+        yield
+        return
+    with _PILLOW_GUARD_LOCK:
+        saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
 def _pillow_reason(exc: BaseException) -> str:
     """Pillow's reason for a failure, unless it quotes bytes of the file (some do: chunk ids)."""
     text = str(exc)
@@ -596,17 +641,7 @@ def _from_bytes(data: bytes, max_pixels: int, max_bytes: int, origin: str) -> So
     if not data:
         raise NotAnImageError(f"{origin} is empty: 0 bytes")
     try:
-        with _open(data) as im:
-            raw_size = im.size
-            image_format = im.format
-            mode = im.mode
-            frames = getattr(im, "n_frames", 1)
-            orientation = _header_orientation(im, data)
-            sampling = JpegImagePlugin.get_sampling(im) if image_format in _JPEG_FORMATS else -1
-    except Image.DecompressionBombError as exc:
-        raise ImageTooLargeError(
-            f"{origin} is a decompression bomb ({_pillow_reason(exc)})", setting="max_pixels"
-        ) from exc
+        raw_size, image_format, mode, frames, orientation, sampling = _read_header(data)
     except UnidentifiedImageError as exc:
         raise NotAnImageError(
             f"{origin} is not an image Pillow can read ({len(data)} bytes; JPEG, PNG, WebP, GIF, "
@@ -628,6 +663,26 @@ def _from_bytes(data: bytes, max_pixels: int, max_bytes: int, origin: str) -> So
         jpeg_subsampling=sampling if sampling in (0, 1, 2) else None,
         origin=origin,
     )
+
+
+def _read_header(data: bytes) -> tuple[tuple[int, int], str | None, str, int, int, int]:
+    """(size, format, mode, frames, EXIF orientation, JPEG subsampling) of an image file.
+
+    A header over Pillow's own guard is read again with the guard set aside: the caller's
+    ``max_pixels``, checked next, decides, and says so in its own words.
+    """
+    try:
+        return _header(data)
+    except Image.DecompressionBombError:
+        with _pillow_guard_lifted():
+            return _header(data)
+
+
+def _header(data: bytes) -> tuple[tuple[int, int], str | None, str, int, int, int]:
+    with _open(data) as im:
+        sampling = JpegImagePlugin.get_sampling(im) if im.format in _JPEG_FORMATS else -1
+        frames = getattr(im, "n_frames", 1)
+        return im.size, im.format, im.mode, frames, _header_orientation(im, data), sampling
 
 
 def _header_orientation(image: Image.Image, data: bytes) -> int:
