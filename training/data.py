@@ -84,6 +84,7 @@ PARQUET_SCHEMA = pa.schema(
                     ("doc_id", pa.string()),
                     ("question", pa.string()),
                     ("use_tool", pa.bool_()),
+                    ("category", pa.string()),
                     ("width", pa.int64()),
                     ("height", pa.int64()),
                     ("first_look_width", pa.int64()),
@@ -133,6 +134,8 @@ class SourceRecord:
         answer: the ground truth.
         image: the full-resolution image: a path, encoded bytes, or a PIL image.
         use_tool: VisionThink's label (the example needs high resolution), when known.
+        category: the question's kind (the synthetic ``category`` column; else the data
+            source), which the reward metrics and the GRPO curves report per value.
     """
 
     index: int
@@ -142,6 +145,7 @@ class SourceRecord:
     answer: str
     image: Any
     use_tool: bool | None = None
+    category: str | None = None
 
 
 @dataclass
@@ -217,6 +221,7 @@ def build_row(
             "doc_id": record.doc_id,
             "question": record.question.replace(protocol.IMAGE_PLACEHOLDER, "").strip(),
             "use_tool": record.use_tool,
+            "category": record.category or record.data_source,
             "width": width,
             "height": height,
             "first_look_width": first_look.width,
@@ -327,6 +332,7 @@ def _records_from_jsonl(path: Path) -> tuple[int, Iterator[SourceRecord]]:
                 answer=_text(i, obj.get("answer"), "answer"),
                 image=str(image.resolve()),
                 use_tool=_label(obj),
+                category=None if obj.get("category") is None else str(obj["category"]),
             )
 
     return len(rows), records()

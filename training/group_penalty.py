@@ -70,6 +70,44 @@ def _labelled_resize_ratios(
     return ratios
 
 
+def _category_metrics(
+    uids: Sequence[Hashable],
+    samples: Sequence[Sample],
+    infos: Sequence[Mapping[str, Any]],
+    penalties: Sequence[float],
+) -> dict[str, float]:
+    """Per question category and per need label: resize ratio, accuracy and the penalty's reach.
+
+    ``visionthink/by_category/<category>/<name>`` and ``visionthink/by_need/<fine|coarse>/<name>``
+    with ``resize_ratio``, ``accuracy``, ``penalised_groups`` (share of the groups with a
+    penalised rollout), ``penalised_direct`` and ``penalised_resize`` (share of the direct /
+    resizing rollouts that were penalised: the trap of a θ-gated penalty shows as correct direct
+    answers docked on questions that do not need the full image).
+    """
+    buckets: dict[str, list[int]] = {}
+    for i, info in enumerate(infos):
+        buckets.setdefault(f"by_category/{info.get('category') or 'unknown'}", []).append(i)
+        label = float(info.get("needs_high_res", -1.0))
+        if label in (0.0, 1.0):
+            buckets.setdefault(f"by_need/{'fine' if label else 'coarse'}", []).append(i)
+    metrics = {}
+    for name, rows in sorted(buckets.items()):
+        direct = [i for i in rows if not samples[i].resized]
+        resized = [i for i in rows if samples[i].resized]
+        groups: dict[Hashable, bool] = {}
+        for i in rows:
+            groups[uids[i]] = groups.get(uids[i], False) or penalties[i] > 0
+        prefix = f"visionthink/{name}"
+        metrics |= {
+            f"{prefix}/resize_ratio": len(resized) / len(rows),
+            f"{prefix}/accuracy": _mean(float(infos[i]["acc"]) for i in rows),
+            f"{prefix}/penalised_groups": _mean(float(hit) for hit in groups.values()),
+            f"{prefix}/penalised_direct": _mean(float(penalties[i] > 0) for i in direct),
+            f"{prefix}/penalised_resize": _mean(float(penalties[i] > 0) for i in resized),
+        }
+    return metrics
+
+
 @dataclass(frozen=True)
 class BatchAdjustment:
     """What to add to each rollout's score, and the statistics to log.
@@ -77,7 +115,9 @@ class BatchAdjustment:
     Attributes:
         deltas: per rollout, the amount added to its score (``-penalty``; for a neutralised group
             ``-score``, so every rollout of it ends at 0).
-        metrics: averages over the batch's groups under ``visionthink/penalty/*``.
+        metrics: averages over the batch's groups under ``visionthink/penalty/*``, and per
+            question category and need label under ``visionthink/by_category/*`` and
+            ``visionthink/by_need/*``.
     """
 
     deltas: list[float]
@@ -140,6 +180,7 @@ def penalise_batch(
         ),
         "visionthink/resize_ratio": sum(s.resized for s in samples) / max(1, len(samples)),
         **_labelled_resize_ratios(samples, infos),
+        **_category_metrics(uids, samples, infos, result.penalties),
         "visionthink/accuracy_reward": _mean(float(info["acc"]) for info in infos),
         "visionthink/format_reward": _mean(float(info["format"]) for info in infos),
         "visionthink/judge_failed_groups": float(len(result.invalid_uids)),

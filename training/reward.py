@@ -11,8 +11,8 @@ is applied later by the trainer (:mod:`training.group_penalty`).
 
 Every sample returns the same keys: ``score``, ``acc``, ``format``, ``resized``, ``judge_ok``,
 ``needs_high_res`` (the row's ``use_tool`` label: 1, 0, or -1 when unknown; numbers),
-``judge_status`` and ``pred`` (text: veRL skips text in its averages and uses
-``pred`` for majority voting in validation).
+``category`` (the row's ``category``, else its data source), ``judge_status`` and ``pred``
+(text: veRL skips text in its averages and uses ``pred`` for majority voting in validation).
 
 Example:
     >>> import asyncio
@@ -154,7 +154,7 @@ async def compute_score(
 
     Returns:
         ``score``, ``acc``, ``format``, ``resized``, ``judge_ok``, ``needs_high_res``,
-        ``judge_status``, ``pred``.
+        ``category``, ``judge_status``, ``pred``.
 
     Example:
         >>> import asyncio
@@ -179,6 +179,7 @@ async def compute_score(
     return {
         "score": trajectory_reward(acc, facts.format_ok),
         "needs_high_res": -1.0 if label is None else float(bool(label)),
+        "category": str((extra_info or {}).get("category") or data_source),
         "acc": acc,
         "format": float(facts.format_ok),
         "resized": float(facts.resized),

@@ -61,10 +61,11 @@ def test_smart_layout_rows(tmp_path):
     assert first["prompt"][1] == {"role": "user", "content": user}
     assert first["reward_model"]["ground_truth"] == "42"
     info = first["extra_info"]
-    assert (info["question"], info["doc_id"], info["use_tool"]) == (
+    assert (info["question"], info["doc_id"], info["use_tool"], info["category"]) == (
         "What is the total?",
         "11",
         True,
+        "chartqa",  # no category column: the data source
     )
     # The stored first look is the training-identical downsample, losslessly encoded.
     first_look = Image.open(io.BytesIO(first["images"][0]["bytes"]))

@@ -150,3 +150,48 @@ def test_resize_ratio_is_split_by_the_rows_label() -> None:
     assert metrics["visionthink/resize_ratio/fine"] == pytest.approx(2 / 3)
     assert metrics["visionthink/resize_ratio/coarse"] == pytest.approx(1 / 2)
     assert metrics["visionthink/resize_ratio"] == pytest.approx(4 / 6)
+
+
+def _coarse_trap_batch() -> tuple[list[str], list[dict[str, Any]]]:
+    """A colour group that mostly resizes (r = 1/9 < θ) and a serial group that mostly fails
+    direct; every answer in the colour group is right."""
+    colour = [{**info(True, False), "category": "color", "needs_high_res": 0.0}]
+    colour += [{**info(True, True), "category": "color", "needs_high_res": 0.0}] * 8
+    serial = [{**info(False, False), "category": "serial", "needs_high_res": 1.0}] * 2
+    serial += [{**info(True, True), "category": "serial", "needs_high_res": 1.0}] * 2
+    return ["c"] * 9 + ["s"] * 4, colour + serial
+
+
+def test_per_category_metrics_show_the_released_rules_trap() -> None:
+    uids, infos = _coarse_trap_batch()
+    metrics = penalise_batch(uids, infos, VisionThinkSettings()).metrics
+    colour = "visionthink/by_category/color"
+    assert metrics[f"{colour}/resize_ratio"] == pytest.approx(8 / 9)
+    assert metrics[f"{colour}/accuracy"] == 1.0
+    # released: 0 < r < θ docks the correct direct answer as much as every correct resize
+    assert metrics[f"{colour}/penalised_direct"] == 1.0
+    assert metrics[f"{colour}/penalised_resize"] == 1.0
+    assert metrics[f"{colour}/penalised_groups"] == 1.0
+    serial = "visionthink/by_category/serial"
+    assert metrics[f"{serial}/accuracy"] == 0.5
+    assert metrics[f"{serial}/penalised_direct"] == 0.0  # the wrong direct answers: nothing
+    assert metrics["visionthink/by_need/coarse/resize_ratio"] == pytest.approx(8 / 9)
+    assert metrics["visionthink/by_need/fine/resize_ratio"] == 0.5
+
+
+def test_per_category_metrics_under_the_papers_rule() -> None:
+    uids, infos = _coarse_trap_batch()
+    settings = VisionThinkSettings(penalty=PenaltySettings(semantics="paper"))
+    metrics = penalise_batch(uids, infos, settings).metrics
+    # Eq. 5 below θ: only the direct answer is docked, which pushes the colour group further
+    # towards resizing
+    assert metrics["visionthink/by_category/color/penalised_direct"] == 1.0
+    assert metrics["visionthink/by_category/color/penalised_resize"] == 0.0
+    # r = 0 in the serial group: its direct answers (wrong ones too) are docked
+    assert metrics["visionthink/by_category/serial/penalised_direct"] == 1.0
+
+
+def test_rows_without_a_category_are_reported_as_unknown() -> None:
+    metrics = penalise_batch(["g"], [info(True, False)], VisionThinkSettings()).metrics
+    assert metrics["visionthink/by_category/unknown/resize_ratio"] == 0.0
+    assert not any(key.startswith("visionthink/by_need/") for key in metrics)

@@ -14,7 +14,10 @@ from training.settings import ConfigError
 
 pytestmark = pytest.mark.verl
 
-KEYS = {"score", "acc", "format", "resized", "judge_ok", "needs_high_res", "judge_status", "pred"}
+KEYS = {
+    "score", "acc", "format", "resized", "judge_ok", "needs_high_res", "category",
+    "judge_status", "pred",
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +50,8 @@ async def test_resize_trajectory_scores_acc_format_and_resize(
     assert set(result) == KEYS
     assert result == {
         "score": 1.5, "acc": 1.0, "format": 1.0, "resized": 1.0, "judge_ok": 1.0,
-        "needs_high_res": -1.0, "judge_status": "ok", "pred": "42",
+        "needs_high_res": -1.0, "category": row["data_source"], "judge_status": "ok",
+        "pred": "42",
     }  # fmt: skip
     judge_from_settings.cache_clear()
 

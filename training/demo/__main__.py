@@ -3,13 +3,15 @@
 ::
 
     python -m training.demo                       # data + supervised warm start (stage 1)
-    python -m training.demo --stage sft --ship    # ... and copy the result into the package
+    python -m training.demo --stage label         # label the GRPO data by measured need
     python -m training.demo --stage grpo          # stage 2: GRPO through veRL on the CPU
+    python -m training.demo --stage grpo --penalty paper --grpo-seed 1 --ship
 
 Everything goes under ``--out`` (default ``runs/demo``): ``data/`` (train and validation splits,
 ``train.parquet`` for veRL), ``init/`` (random weights), ``sft/`` (resumable ``checkpoint-N``,
-``metrics.jsonl``, ``learning_curve.png``, ``final/``). An interrupted run continues from its
-last checkpoint when started again with the same settings.
+``metrics.jsonl``, ``learning_curve.png``, ``final/``), ``data/need/`` (the measured-need
+labels and the GRPO parquet), ``grpo-<penalty>-seed<N>/`` (one GRPO run). An interrupted run
+continues from its last checkpoint when started again with the same settings.
 
 Example:
     >>> build_parser().parse_args([]).stage
@@ -29,7 +31,7 @@ from training.demo.grpo_stage import GRPOSettings
 
 __all__ = ["build_parser", "main"]
 
-STAGES = ("sft", "grpo", "all")
+STAGES = ("sft", "label", "grpo", "all")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,9 +74,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="GRPO steps (a larger number continues a finished stage from its last checkpoint)",
     )
     parser.add_argument("--grpo-lr", type=float, default=grpo.learning_rate, help="GRPO actor lr")
+    parser.add_argument(
+        "--grpo-seed", type=int, default=grpo.seed, help="GRPO data order and rollout seed"
+    )
+    parser.add_argument(
+        "--prompts-per-step",
+        type=int,
+        default=grpo.prompts_per_step,
+        help=f"GRPO prompts a step ({grpo.rollouts} rollouts each)",
+    )
+    parser.add_argument(
+        "--penalty",
+        choices=("released", "paper"),
+        default=grpo.penalty,
+        help="the group penalty's semantics: the authors' code or the paper's Eq. 5",
+    )
+    parser.add_argument(
+        "--need-k",
+        type=int,
+        default=defaults.need_k,
+        help="answers sampled per resolution when labelling by measured need",
+    )
     parser.add_argument("--eval-every", type=int, default=defaults.eval_every)
     parser.add_argument("--save-every", type=int, default=defaults.save_every)
     parser.add_argument("--threads", type=int, default=defaults.threads, help="torch CPU threads")
+    parser.add_argument(
+        "--init-from",
+        type=Path,
+        default=None,
+        help="start the supervised stage from this checkpoint instead of random weights",
+    )
     parser.add_argument("--no-resume", action="store_true", help="start the stage afresh")
     parser.add_argument(
         "--ship",
@@ -96,14 +125,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         learning_rate=args.lr,
         resize_rate=args.resize_rate,
         tool_mode=args.tool_mode,
+        need_k=args.need_k,
         eval_every=args.eval_every,
         save_every=args.save_every,
         threads=args.threads,
+        init_from=args.init_from,
     )
     if args.ship and args.tool_mode != "resize":
         print("error: --ship copies the resize model (what --model demo loads)", file=sys.stderr)
         return 2
-    from training.demo.recipe import prepare_data, run_grpo, ship
+    from training.demo.recipe import label_need, prepare_data, run_grpo, ship
 
     final = cfg.sft_final
     if args.stage in ("sft", "all"):
@@ -122,9 +153,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"sft: {result.steps} steps in {result.seconds / 60:.1f} min; val {shown} "
             f"-> {result.checkpoint}"
         )
+    if args.stage in ("label", "all"):
+        start = time.perf_counter()
+        try:
+            split = label_need(cfg)
+        except FileNotFoundError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        shown = ", ".join(
+            f"{name} {row['first_look']}/{row['needs_full']}/{row['unsolved']}"
+            for name, row in split.items()
+        )
+        print(
+            f"label: first look / needs full / unsolved per category: {shown} "
+            f"({time.perf_counter() - start:.0f} s) -> {cfg.grpo_parquet}"
+        )
     if args.stage in ("grpo", "all"):
         try:
-            settings = GRPOSettings(steps=args.grpo_steps, learning_rate=args.grpo_lr)
+            settings = GRPOSettings(
+                steps=args.grpo_steps,
+                learning_rate=args.grpo_lr,
+                prompts_per_step=args.prompts_per_step,
+                penalty=args.penalty,
+                seed=args.grpo_seed,
+            )
             final = run_grpo(cfg, settings)
         except (FileNotFoundError, RuntimeError) as exc:
             print(f"error: {exc}", file=sys.stderr)

@@ -61,9 +61,16 @@ class DemoConfig:
         learning_rate: peak AdamW learning rate (linear warm-up, cosine decay).
         warmup_ratio: share of the steps spent warming up.
         weight_decay: AdamW weight decay.
+        need_k: answers sampled at each resolution per sample when the SFT checkpoint labels
+            the GRPO data by measured need (:mod:`training.demo.need_labels`).
+        grpo_samples: training samples (the first of the train split) labelled for GRPO.
         eval_every: optimiser steps between validation passes.
         save_every: optimiser steps between resumable checkpoints.
         threads: torch CPU threads.
+        init_from: start the supervised stage from this checkpoint's weights (and tokenizer)
+            instead of random weights: a second round of the warm start with a fresh learning-
+            rate schedule, for a run whose first round did not learn something (the shipped
+            model's first round never learned to read the small print).
     """
 
     out_dir: Path
@@ -79,9 +86,12 @@ class DemoConfig:
     learning_rate: float = 1e-3
     warmup_ratio: float = 0.05
     weight_decay: float = 0.01
+    need_k: int = 8
+    grpo_samples: int = 512
     eval_every: int = 50
     save_every: int = 50
     threads: int = 2
+    init_from: Path | None = None
     sizes: ModelSizes = field(default=DEMO_SIZES)
 
     @property
@@ -103,6 +113,16 @@ class DemoConfig:
     def train_parquet(self) -> Path:
         """The training split in veRL's parquet layout (the GRPO stage reads it)."""
         return self.data_dir / "train.parquet"
+
+    @property
+    def need_dir(self) -> Path:
+        """``OUT/data/need``: the measured-need counts, split and the labelled GRPO data."""
+        return self.data_dir / "need"
+
+    @property
+    def grpo_parquet(self) -> Path:
+        """The GRPO stage's data: the labelled training samples in veRL's parquet layout."""
+        return self.need_dir / "grpo.parquet"
 
     @property
     def init_dir(self) -> Path:

@@ -25,6 +25,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -69,10 +70,14 @@ class GRPOSettings:
         save_every: steps between resumable checkpoints.
         judge_model: ``exact-match`` (offline, closed-set answers) or an LLM judge's model.
         judge_base_url: the LLM judge's OpenAI-compatible URL (None: the config's).
+        penalty: the group penalty's semantics (``visionthink.penalty.semantics``):
+            ``released`` (the authors' code) or ``paper`` (Eq. 5).
+        seed: seed of the data order and the rollouts (``data.seed``,
+            ``actor_rollout_ref.rollout.seed``).
     """
 
     steps: int = 30
-    prompts_per_step: int = 8
+    prompts_per_step: int = 16
     rollouts: int = 8
     learning_rate: float = 2e-4
     temperature: float = 1.0
@@ -80,6 +85,13 @@ class GRPOSettings:
     save_every: int = 10
     judge_model: str = "exact-match"
     judge_base_url: str | None = None
+    penalty: Literal["released", "paper"] = "released"
+    seed: int = 0
+
+    @property
+    def name(self) -> str:
+        """The run's folder name under the recipe's output, e.g. ``grpo-released-seed0``."""
+        return f"grpo-{self.penalty}-seed{self.seed}"
 
 
 def grpo_overrides(
@@ -105,6 +117,9 @@ def grpo_overrides(
             if settings.judge_base_url
             else []
         ),
+        f"visionthink.penalty.semantics={settings.penalty}",
+        f"data.seed={settings.seed}",
+        f"actor_rollout_ref.rollout.seed={settings.seed}",
         f"trainer.total_training_steps={settings.steps}",
         f"trainer.save_freq={save_every}",
         f"trainer.default_local_dir={out_dir / 'checkpoints'}",
@@ -114,28 +129,56 @@ def grpo_overrides(
     ]
 
 
+def _series(rows: Sequence[dict[str, float]], key: str) -> list[tuple[int, float]]:
+    return [(int(r["step"]), r[key]) for r in rows if key in r and r[key] == r[key]]
+
+
 def plot_grpo_curves(metrics: Path, out: Path) -> Path:
-    """Plot the :data:`CURVES` series of a ``metrics.jsonl`` against the step; returns ``out``."""
+    """Plot a ``metrics.jsonl`` against the step; returns ``out``.
+
+    Three panels: the :data:`CURVES` rewards; the resize ratio per question category
+    (``visionthink/by_category/<c>/resize_ratio``, the decision GRPO has to learn); the share of
+    each category's groups that the penalty touched.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     rows = [json.loads(line) for line in metrics.read_text(encoding="utf-8").splitlines() if line]
-    fig, (reward_ax, resize_ax) = plt.subplots(1, 2, figsize=(12, 4.5))
+    categories = sorted(
+        {k.split("/")[2] for r in rows for k in r if k.startswith("visionthink/by_category/")}
+    )
+    fig, (reward_ax, resize_ax, penalty_ax) = plt.subplots(1, 3, figsize=(17, 4.5))
     for key, label in CURVES.items():
-        points = [(r["step"], r[key]) for r in rows if r.get(key) == r.get(key) and key in r]
-        if not points:
-            continue
-        axis = resize_ax if "resize" in key or "penal" in key else reward_ax
-        axis.plot(*zip(*points, strict=True), marker=".", label=label)
-    for axis, ylabel in ((reward_ax, "mean over the step's rollouts"), (resize_ax, "share")):
+        points = _series(rows, key)
+        if points and "resize" not in key:
+            axis = penalty_ax if "penal" in key else reward_ax
+            axis.plot(*zip(*points, strict=True), marker=".", label=label)
+    for category in categories or ["fine", "coarse"]:
+        by = f"visionthink/by_category/{category}"
+        resize = _series(rows, f"{by}/resize_ratio") or _series(
+            rows, f"visionthink/resize_ratio/{category}"
+        )
+        if resize:
+            resize_ax.plot(*zip(*resize, strict=True), marker=".", label=category)
+        penalised = _series(rows, f"{by}/penalised_groups")
+        if penalised:
+            penalty_ax.plot(*zip(*penalised, strict=True), marker=".", label=f"{category} groups")
+    panels = (
+        (reward_ax, "mean over the step's rollouts", "reward"),
+        (resize_ax, "resize ratio", "resize ratio per category"),
+        (penalty_ax, "share", "penalised by the group penalty"),
+    )
+    for axis, ylabel, title in panels:
         axis.set_xlabel("GRPO step")
         axis.set_ylabel(ylabel)
+        axis.set_title(title, fontsize=10)
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
     resize_ax.set_ylim(-0.02, 1.02)
-    fig.suptitle("GRPO with the group penalty (CPU, visionthink_cpu)")
+    penalty_ax.set_ylim(-0.02, 1.02)
+    fig.suptitle(f"GRPO with the group penalty (CPU, visionthink_cpu): {metrics.parent.name}")
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
@@ -159,11 +202,12 @@ def _final_checkpoint(out_dir: Path, start: Path, steps: int) -> Path:
 
 def _step_summary(values: dict[str, float]) -> str:
     nan = float("nan")
-    return (
-        f"acc {values.get('visionthink/accuracy_reward', nan):.2f}  resize fine "
-        f"{values.get('visionthink/resize_ratio/fine', nan):.2f} coarse "
-        f"{values.get('visionthink/resize_ratio/coarse', nan):.2f}"
+    shown = " ".join(
+        f"{key.split('/')[2]} {value:.2f}"
+        for key, value in sorted(values.items())
+        if key.startswith("visionthink/by_category/") and key.endswith("/resize_ratio")
     )
+    return f"acc {values.get('visionthink/accuracy_reward', nan):.2f}  resize {shown}"
 
 
 def run_grpo_stage(

@@ -4,11 +4,15 @@
   from another train-split seed, the same training rows as veRL parquet
   (:func:`training.data.convert`, for the GRPO stage) and the random-weight starting checkpoint
   (:func:`~visionthink_agent.backends.tiny.build_untrained_checkpoint` with
-  :data:`~training.demo.config.DEMO_SIZES`). It is skipped when ``OUT/data/manifest.json``
-  already records the same settings.
+  :data:`~training.demo.config.DEMO_SIZES`, or a copy of ``init_from``). It is skipped when
+  ``OUT/data/manifest.json`` already records the same settings.
 * :func:`~training.demo.sft.run_sft` is stage 1.
+* :func:`label_need` labels the first ``grpo_samples`` training samples by measured need with
+  the stage-1 checkpoint (:mod:`training.demo.need_labels`), as the authors labelled their data,
+  and writes them as ``OUT/data/need/grpo.parquet`` (the label in ``use_tool``, the category
+  beside it).
 * :func:`run_grpo` is stage 2 (``training/main_ppo.py --config-name visionthink_cpu`` from the
-  stage-1 checkpoint on ``OUT/data/train.parquet``).
+  stage-1 checkpoint on the labelled parquet).
 * :func:`ship` copies a checkpoint's inference files into the package
   (``visionthink_agent/data/demo_model``, what ``--model demo`` loads).
 
@@ -24,7 +28,7 @@ import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from training.demo.config import DEMO_PRESET, DemoConfig
 from training.demo.grpo_stage import GRPOSettings
@@ -36,6 +40,7 @@ __all__ = [
     "SHIPPED_FILES",
     "DataSummary",
     "demo_corpus",
+    "label_need",
     "prepare_data",
     "run_grpo",
     "ship",
@@ -95,6 +100,7 @@ def _manifest(cfg: DemoConfig) -> dict[str, object]:
         "tool_mode": cfg.tool_mode,
         "preset": DEMO_PRESET,
         "sizes": dataclasses.asdict(cfg.sizes),
+        "init_from": None if cfg.init_from is None else str(cfg.init_from.resolve()),
     }
     manifest: dict[str, object] = json.loads(json.dumps(settings))  # tuples become lists
     return manifest
@@ -144,24 +150,58 @@ def prepare_data(cfg: DemoConfig, *, progress: bool = True) -> DataSummary:
             progress=progress,
             tool_mode=cfg.tool_mode,
         )
-        sizes = dataclasses.replace(cfg.sizes, extra_corpus=demo_corpus(cfg.tool_mode))
-        build_untrained_checkpoint(cfg.init_dir, seed=cfg.seed, sizes=sizes)
+        if cfg.init_from is not None:
+            shutil.copytree(cfg.init_from, cfg.init_dir)
+        else:
+            sizes = dataclasses.replace(cfg.sizes, extra_corpus=demo_corpus(cfg.tool_mode))
+            build_untrained_checkpoint(cfg.init_dir, seed=cfg.seed, sizes=sizes)
         manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return DataSummary(cfg.train_samples, cfg.val_samples, cfg.train_parquet, cfg.init_dir, reused)
+
+
+def label_need(cfg: DemoConfig, *, progress: bool = True) -> dict[str, dict[str, Any]]:
+    """Label the GRPO data by measured need with the stage-1 checkpoint.
+
+    Writes ``OUT/data/need/``: ``measurements.jsonl`` (the counts per sample), ``grpo.jsonl``
+    (the labelled samples; those solved at neither resolution are left out), ``grpo.parquet``
+    (what :func:`run_grpo` trains on) and ``split.json`` (:func:`split_summary` per category).
+
+    Returns:
+        The split per category.
+
+    Raises:
+        FileNotFoundError: stage 1 has not produced its checkpoint yet.
+    """
+    from training.data import convert
+    from training.demo.need_labels import label_benchmark, measure_need, write_measurements
+    from training.demo.trajectories import synthetic_sample
+    from visionthink_agent.evaluation.benchmark import load_benchmark
+
+    if not (cfg.sft_final / "config.json").is_file():
+        raise FileNotFoundError(f"no stage-1 checkpoint at {cfg.sft_final}: run --stage sft first")
+    rows = load_benchmark(cfg.train_jsonl, limit=cfg.grpo_samples)
+    samples = [synthetic_sample(row) for row in rows]
+    measured = measure_need(cfg.sft_final, samples, k=cfg.need_k, seed=cfg.seed, progress=progress)
+    write_measurements(cfg.need_dir / "measurements.jsonl", measured)
+    labelled = cfg.need_dir / "grpo.jsonl"
+    split = label_benchmark(cfg.train_jsonl, labelled, measured, keep_unsolved=False)
+    (cfg.need_dir / "split.json").write_text(json.dumps(split, indent=2) + "\n", encoding="utf-8")
+    convert(labelled, cfg.grpo_parquet, force=True, progress=progress, tool_mode=cfg.tool_mode)
+    return split
 
 
 def run_grpo(cfg: DemoConfig, settings: GRPOSettings | None = None) -> Path:
     """Stage 2: GRPO from the stage-1 checkpoint (:mod:`training.demo.grpo_stage`).
 
     ``python training/main_ppo.py --config-name visionthink_cpu tool_mode=<cfg.tool_mode>`` with
-    ``cfg.sft_final`` as the policy and ``cfg.train_parquet`` as data; everything goes to
-    ``cfg.out_dir / "grpo"``.
+    ``cfg.sft_final`` as the policy and the measured-need parquet (:func:`label_need`) as data;
+    everything goes to ``cfg.out_dir / settings.name`` (e.g. ``grpo-released-seed0``).
 
     Returns:
-        The final Hugging Face checkpoint (``grpo/final``), which :func:`ship` can copy.
+        The final Hugging Face checkpoint (``<run>/final``), which :func:`ship` can copy.
 
     Raises:
-        FileNotFoundError: stage 1 has not produced its checkpoint yet.
+        FileNotFoundError: stage 1 or the labelling has not produced its output yet.
 
     Example:
         >>> run_grpo(DemoConfig(out_dir=Path("no-such-run")))  # doctest: +ELLIPSIS
@@ -173,14 +213,17 @@ def run_grpo(cfg: DemoConfig, settings: GRPOSettings | None = None) -> Path:
 
     if not (cfg.sft_final / "config.json").is_file():
         raise FileNotFoundError(f"no stage-1 checkpoint at {cfg.sft_final}: run --stage sft first")
+    if not cfg.grpo_parquet.is_file():
+        raise FileNotFoundError(f"no labelled GRPO data at {cfg.grpo_parquet}: run --stage label")
+    settings = settings or GRPOSettings()
     # Absolute paths: veRL's workers do not run in this directory (a relative model path reads
     # as a hub id there).
     return run_grpo_stage(
         cfg.sft_final.resolve(),
-        cfg.train_parquet.resolve(),
-        cfg.train_parquet.resolve(),  # validation is off during the stage (trainer.test_freq=-1)
-        cfg.out_dir.resolve() / "grpo",
-        settings or GRPOSettings(),
+        cfg.grpo_parquet.resolve(),
+        cfg.grpo_parquet.resolve(),  # validation is off during the stage (trainer.test_freq=-1)
+        cfg.out_dir.resolve() / settings.name,
+        settings,
         extra_overrides=[f"tool_mode={cfg.tool_mode}"],  # the hydra group: tools, turn limits
     )
 

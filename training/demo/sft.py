@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
-from PIL import Image
 from torch.nn import functional
 from tqdm.auto import tqdm
 from transformers import (
@@ -50,10 +49,10 @@ from training.demo.trajectories import (
     Trajectory,
     TrajectoryFormat,
     render_trajectory,
+    synthetic_sample,
 )
 from visionthink_agent.backends.grouped_window_attention import enable_grouped_window_attention
 from visionthink_agent.evaluation.benchmark import EvalSample, load_benchmark
-from visionthink_agent.evaluation.synthetic import SyntheticSample
 
 __all__ = [
     "IGNORE",
@@ -82,23 +81,6 @@ class _Planned:
     format: TrajectoryFormat
     resize: bool
     guess: bool
-
-
-def _synthetic(sample: EvalSample) -> SyntheticSample:
-    with Image.open(str(sample.image)) as image:
-        pixels = image.convert("RGB")
-    meta = sample.metadata
-    box = meta.get("target_box")
-    return SyntheticSample(
-        sample.id,
-        pixels,
-        sample.question,
-        sample.answer,
-        str(meta["category"]),
-        bool(meta["needs_high_res"]),
-        str(meta["caption"]),
-        None if box is None else (int(box[0]), int(box[1]), int(box[2]), int(box[3])),
-    )
 
 
 def plan_batches(
@@ -269,7 +251,7 @@ class ConversationBatches(torch.utils.data.Dataset[dict[str, torch.Tensor]]):
         """The rendered conversations of batch ``index``."""
         return [
             render_trajectory(
-                _synthetic(p.sample),
+                synthetic_sample(p.sample),
                 p.format,
                 resize=p.resize,
                 guess=p.guess,

@@ -43,6 +43,7 @@ from typing import Any, Final, Literal, TypeAlias
 from PIL import Image
 
 from visionthink_agent import protocol
+from visionthink_agent.evaluation.benchmark import EvalSample
 from visionthink_agent.evaluation.synthetic import SyntheticSample
 from visionthink_agent.images import (
     crop_region,
@@ -62,6 +63,7 @@ __all__ = [
     "first_look_box",
     "guessed",
     "render_trajectory",
+    "synthetic_sample",
     "thoughts_corpus",
     "zoom_call",
 ]
@@ -189,6 +191,36 @@ def guessed(sample: SyntheticSample) -> SyntheticSample:
     guess = random.Random(f"guess-{sample.id}").choice(GUESSES[sample.category])
     caption = sample.caption.removesuffix(sample.answer) + guess
     return dataclasses.replace(sample, answer=guess, caption=caption)
+
+
+def synthetic_sample(sample: EvalSample) -> SyntheticSample:
+    """A synthetic benchmark row read back from its JSONL (:func:`load_benchmark`).
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from visionthink_agent.evaluation import write_synthetic_benchmark
+        >>> from visionthink_agent.evaluation.benchmark import load_benchmark
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = write_synthetic_benchmark(folder, n=2, preset="demo", formats=("jsonl",))
+        >>> row = synthetic_sample(load_benchmark(folder / "synthetic.jsonl")[0])
+        >>> row.image.size, row.needs_high_res
+        ((224, 224), True)
+    """
+    with Image.open(str(sample.image)) as image:
+        pixels = image.convert("RGB")
+    meta = sample.metadata
+    box = meta.get("target_box")
+    return SyntheticSample(
+        sample.id,
+        pixels,
+        sample.question,
+        sample.answer,
+        str(meta["category"]),
+        bool(meta["needs_high_res"]),
+        str(meta["caption"]),
+        None if box is None else (int(box[0]), int(box[1]), int(box[2]), int(box[3])),
+    )
 
 
 def render_trajectory(

@@ -75,6 +75,9 @@ class ModeSummary:
         latency_p95_s: 95th percentile model latency.
         by_category: per ``category`` metadata value, when present: samples, accuracy, the
             three high-resolution shares and the mean visual tokens.
+        by_need: the same per need label, ``needs_full`` / ``first_look``: the measured label
+            (``use_tool``, from rollouts of a reference model, as the VisionThink authors
+            labelled their data) where a row has one, else the generator's ``needs_high_res``.
         zoom_ratio: share of samples that got at least one zoomed-in region.
         zooms_mean: zoomed-in regions per sample.
         high_res_ratio: share of samples that got any high-resolution view (whole or region).
@@ -90,6 +93,7 @@ class ModeSummary:
     latency_p50_s: float
     latency_p95_s: float
     by_category: dict[str, dict[str, float]] = field(default_factory=dict)
+    by_need: dict[str, dict[str, float]] = field(default_factory=dict)
     zoom_ratio: float = 0.0
     zooms_mean: float = 0.0
     high_res_ratio: float = 0.0
@@ -108,15 +112,36 @@ def _used(records: Sequence[SampleRecord]) -> int:
     return sum(r.visual_tokens.get("used", 0) for r in records)
 
 
+def _need(record: SampleRecord) -> str | None:
+    label = record.metadata.get("use_tool")
+    if label is None:
+        label = record.metadata.get("needs_high_res")
+    return None if label is None else ("needs_full" if label else "first_look")
+
+
+def _groups(records: Sequence[SampleRecord], key: Any) -> dict[str, dict[str, float]]:
+    groups: dict[str, list[SampleRecord]] = {}
+    for record in records:
+        name = key(record)
+        if name is not None:
+            groups.setdefault(str(name), []).append(record)
+    return {
+        name: {
+            "samples": len(group),
+            "accuracy": _share(r.correct for r in group),
+            "resize_ratio": _share(r.resized for r in group),
+            "zoom_ratio": _share(r.zooms > 0 for r in group),
+            "high_res_ratio": _share(r.high_res for r in group),
+            "visual_tokens_mean": round(_used(group) / len(group), 3),
+        }
+        for name, group in sorted(groups.items())
+    }
+
+
 def _summarize_mode(mode: str, records: list[SampleRecord]) -> ModeSummary:
     used = _used(records)
     baseline = sum(r.visual_tokens.get("full_res_baseline", 0) for r in records)
     latencies = [r.latency_s for r in records if r.error is None]
-    categories: dict[str, list[SampleRecord]] = {}
-    for record in records:
-        category = record.metadata.get("category")
-        if category is not None:
-            categories.setdefault(str(category), []).append(record)
     return ModeSummary(
         mode=mode,
         samples=len(records),
@@ -127,17 +152,8 @@ def _summarize_mode(mode: str, records: list[SampleRecord]) -> ModeSummary:
         visual_tokens_pct=round(100 * used / baseline, 3) if baseline else 0.0,
         latency_p50_s=percentile(latencies, 50),
         latency_p95_s=percentile(latencies, 95),
-        by_category={
-            name: {
-                "samples": len(group),
-                "accuracy": _share(r.correct for r in group),
-                "resize_ratio": _share(r.resized for r in group),
-                "zoom_ratio": _share(r.zooms > 0 for r in group),
-                "high_res_ratio": _share(r.high_res for r in group),
-                "visual_tokens_mean": round(_used(group) / len(group), 3),
-            }
-            for name, group in sorted(categories.items())
-        },
+        by_category=_groups(records, lambda r: r.metadata.get("category")),
+        by_need=_groups(records, _need),
         zoom_ratio=_share(r.zooms > 0 for r in records),
         zooms_mean=round(sum(r.zooms for r in records) / len(records), 3),
         high_res_ratio=_share(r.high_res for r in records),
