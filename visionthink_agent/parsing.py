@@ -43,6 +43,7 @@ __all__ = [
     "check_turn_format",
     "extract_answer",
     "extract_boxed",
+    "is_answer",
     "parse_tool_call",
     "split_think",
     "validate_tool_call",
@@ -51,6 +52,7 @@ __all__ = [
 _THINK = ("<think>", "</think>")
 _TOOL_CALL = ("<tool_call>", "</tool_call>")
 _ANSWER = ("<answer>", "</answer>")
+_PROTOCOL_TAGS = (*_THINK, *_TOOL_CALL, *_ANSWER)
 _LENIENT_JSON = json.JSONDecoder(strict=False)
 """Control characters allowed inside strings, as models write them (built once, not per call)."""
 
@@ -292,6 +294,19 @@ def extract_answer(text: str) -> str:
         answer = _remove_spans(without_think, _find_blocks(without_think, _TOOL_CALL).spans)
     boxed = extract_boxed(answer)
     return (boxed if boxed is not None else answer).strip()
+
+
+def is_answer(answer: str) -> bool:
+    """Whether :func:`extract_answer`'s result is an answer: not empty, and no protocol tag left
+    in it (a turn cut inside ``<think>``, a stray ``</answer>``).
+
+    Example:
+        >>> [is_answer(extract_answer(t)) for t in ("<answer>4</answer>", "Paris", "")]
+        [True, True, False]
+        >>> [is_answer(extract_answer(t)) for t in ("<think>", "circle</answer>")]
+        [False, False]
+    """
+    return bool(answer) and not any(tag in answer for tag in _PROTOCOL_TAGS)
 
 
 def split_think(text: str) -> tuple[str | None, str]:

@@ -46,6 +46,11 @@ from visionthink_agent.images import (
     load_image,
 )
 from visionthink_agent.protocol import TOOL_MODES
+from visionthink_agent.questions import (
+    DEFAULT_MAX_QUESTION_CHARS,
+    QuestionError,
+    check_question_text,
+)
 from visionthink_agent.urls import display_url
 
 __all__ = ["register", "run"]
@@ -148,6 +153,12 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "(refused by default)",
     )
     parser.add_argument(
+        "--max-question-chars",
+        type=int,
+        default=DEFAULT_MAX_QUESTION_CHARS,
+        help="refuse longer questions",
+    )
+    parser.add_argument(
         "--json",
         action="store_true",
         help="print one JSON object (answer, status, resized, visual_tokens, usage, turns) "
@@ -175,6 +186,12 @@ def run(args: argparse.Namespace) -> int:
                 '"What is the total?"',
                 2,
             )
+        try:
+            check_question_text(args.question, max_chars=args.max_question_chars)
+        except QuestionError as exc:
+            raise CommandError(
+                f"{exc.problem} (raise --max-question-chars to allow it)", 2
+            ) from exc
         source = _load(args)
         model = _build_model(args)
         return _ask(args, source, model)
@@ -292,7 +309,12 @@ def _ask(args: argparse.Namespace, source: SourceImage, model: Any) -> int:
             {"type": "image", "base64": payload.base64, "mime_type": payload.mime_type},
         ]
     )
-    graph = create_visionthink_agent(model, mode=args.mode, tool_mode=args.tool_mode).compile()
+    graph = create_visionthink_agent(
+        model,
+        mode=args.mode,
+        tool_mode=args.tool_mode,
+        max_question_chars=args.max_question_chars,
+    ).compile()
     from visionthink_agent.backends.families import family_of
 
     geometry = family_of(model).geometry

@@ -26,7 +26,12 @@ from langgraph.types import Command
 
 from visionthink_agent import protocol
 from visionthink_agent.backends.families import family_of
-from visionthink_agent.graph.conversation import image_blocks, is_tool_turn, last_ai_message
+from visionthink_agent.graph.conversation import (
+    image_blocks,
+    is_tool_turn,
+    last_ai_message,
+    message_text,
+)
 from visionthink_agent.graph.image_store import image_block_id, normalise_image_block
 from visionthink_agent.graph.rendering import native_messages, prompted_messages
 from visionthink_agent.graph.replies import high_res_reply, request_budget
@@ -39,6 +44,11 @@ from visionthink_agent.graph.results import (
 from visionthink_agent.graph.state import VisionThinkInput, VisionThinkOutput, VisionThinkState
 from visionthink_agent.graph.turns import parse_model_turn, turn_calls
 from visionthink_agent.images import VisionGeometry, is_image_block
+from visionthink_agent.questions import (
+    DEFAULT_MAX_QUESTION_CHARS,
+    check_question_length,
+    check_question_text,
+)
 
 __all__ = [
     "NATIVE_SYSTEM_PROMPT",
@@ -95,13 +105,19 @@ def normalise_new_messages(
     *,
     allow_private_urls: bool = False,
     allow_local_files: bool = False,
+    max_question_chars: int = DEFAULT_MAX_QUESTION_CHARS,
 ) -> list[BaseMessage]:
-    """Normalise the images of the user messages sent since the last model turn.
+    """Check the question sent since the last model turn and normalise its images.
 
-    Each image block becomes its one state copy (:func:`normalise_image_block`); the message
-    keeps its id, so returning it replaces the original in state.
+    The question's text (the text of those user messages) is checked: its length before any
+    image is read, then that it is not empty
+    (:func:`~visionthink_agent.questions.check_question_text`). Each image block
+    becomes its one state copy (:func:`normalise_image_block`); the message keeps its id, so
+    returning it replaces the original in state.
 
     Raises:
+        visionthink_agent.questions.QuestionError: the question's text is empty or longer than
+            ``max_question_chars``.
         ValueError: a user message holds more than one image.
         visionthink_agent.images.ImageError: an image cannot be read.
 
@@ -113,18 +129,23 @@ def normalise_new_messages(
         >>> sorted(msg.content[1])
         ['base64', 'id', 'mime_type', 'type']
     """
-    changed: list[BaseMessage] = []
+    new: list[HumanMessage] = []
     for message in reversed(messages):
         if isinstance(message, AIMessage):
             break
-        if not isinstance(message, HumanMessage) or is_tool_turn(message):
-            continue
-        blocks = image_blocks(message)
-        if len(blocks) > 1:
+        if isinstance(message, HumanMessage) and not is_tool_turn(message):
+            new.append(message)
+    for message in new:
+        if (count := len(image_blocks(message))) > 1:
             raise ValueError(
-                f"a VisionThink question is about one image; this message holds {len(blocks)} "
+                f"a VisionThink question is about one image; this message holds {count} "
                 "(send one image per question)"
             )
+    text = "".join(message_text(m) for m in reversed(new))
+    check_question_length(text, max_chars=max_question_chars)  # before any image is read
+    changed: list[BaseMessage] = []
+    for message in new:
+        blocks = image_blocks(message)
         if not blocks or (image_block_id(blocks[0]) and blocks[0].get("base64")):
             continue
         assert not isinstance(message.content, str)
@@ -137,6 +158,8 @@ def normalise_new_messages(
             for b in message.content
         ]
         changed.append(message.model_copy(update={"content": content}))
+    if new:
+        check_question_text(text, max_chars=max_question_chars)  # an image's error comes first
     return changed[::-1]
 
 
@@ -155,6 +178,7 @@ def create_visionthink_agent(
     allow_local_files: bool = False,
     drop_history_images: bool = False,
     geometry: VisionGeometry | None = None,
+    max_question_chars: int = DEFAULT_MAX_QUESTION_CHARS,
 ) -> StateGraph[Any, Any, Any, Any]:
     """Build the VisionThink agent as an uncompiled ``StateGraph``.
 
@@ -204,6 +228,9 @@ def create_visionthink_agent(
         geometry: the token arithmetic for the token account; default the model family's
             (:data:`~visionthink_agent.images.QWEN3_VL` for a Qwen3-VL model, else
             :data:`~visionthink_agent.images.QWEN2_5_VL`).
+        max_question_chars: the most characters of question text; a longer (or an empty)
+            question raises :class:`~visionthink_agent.questions.QuestionError` before any
+            image is read or the model is called.
 
     Raises:
         ValueError: an unknown mode, tool mode or box convention, a bad limit, or
@@ -262,7 +289,10 @@ def create_visionthink_agent(
         if not (isinstance(last, HumanMessage) and not is_tool_turn(last)):
             return messages, {"messages": [], "model_turns": state.get("model_turns", 0)}
         changed = normalise_new_messages(
-            messages, allow_private_urls=allow_private_urls, allow_local_files=allow_local_files
+            messages,
+            allow_private_urls=allow_private_urls,
+            allow_local_files=allow_local_files,
+            max_question_chars=max_question_chars,
         )
         by_id = {m.id: m for m in changed}
         messages = [by_id.get(m.id, m) for m in messages]

@@ -51,6 +51,7 @@ from visionthink_agent.graph.state import VisionThinkResult
 from visionthink_agent.graph.turns import parse_model_turn, turn_calls
 from visionthink_agent.graph.zoom_tool import create_zoom_image_tool
 from visionthink_agent.images import QWEN2_5_VL, VisionGeometry
+from visionthink_agent.questions import DEFAULT_MAX_QUESTION_CHARS
 
 __all__ = ["VisionThinkAgentState", "VisionThinkMiddleware"]
 
@@ -103,6 +104,9 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
             :func:`~visionthink_agent.graph.agent.create_visionthink_agent`).
         geometry: the model family's token arithmetic for the token account (Qwen2.5-VL by
             default; :data:`~visionthink_agent.images.QWEN3_VL` for Qwen3-VL).
+        max_question_chars: the most characters of question text; ``before_agent`` raises
+            :class:`~visionthink_agent.questions.QuestionError` for a longer or an empty
+            question, before any image is read or the model is called.
     """
 
     state_schema = VisionThinkAgentState
@@ -121,6 +125,7 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
         allow_local_files: bool = False,
         drop_history_images: bool = False,
         geometry: VisionGeometry = QWEN2_5_VL,
+        max_question_chars: int = DEFAULT_MAX_QUESTION_CHARS,
     ) -> None:
         if mode not in ("prompted", "native"):
             raise ValueError(f"mode must be 'prompted' or 'native', got {mode!r}")
@@ -143,6 +148,7 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
         self.allow_local_files = allow_local_files
         self.drop_history_images = drop_history_images
         self.geometry = geometry
+        self.max_question_chars = max_question_chars
         names = protocol.tool_names(tool_mode)
         tools: list[BaseTool] = []
         if protocol.RESIZE_TOOL_NAME in names:
@@ -187,6 +193,7 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
             state["messages"],
             allow_private_urls=self.allow_private_urls,
             allow_local_files=self.allow_local_files,
+            max_question_chars=self.max_question_chars,
         )
         return {"messages": changed, **empty_result()}
 

@@ -30,7 +30,7 @@ from visionthink_agent.graph.image_store import block_zoom_box
 from visionthink_agent.graph.rendering import history_image_messages, resolve_image
 from visionthink_agent.graph.state import TOKEN_ACCOUNT_EVENT, Status, TokenUsage
 from visionthink_agent.images import QWEN2_5_VL, VisionGeometry
-from visionthink_agent.parsing import extract_answer
+from visionthink_agent.parsing import extract_answer, is_answer
 
 __all__ = ["empty_result", "question_result", "token_account_event", "turn_limit_replies"]
 
@@ -151,9 +151,14 @@ def question_result(
                 saved=baseline - used,
                 ratio=used / baseline if baseline else 0.0,
             )
-    status: Status = "turn_limit" if turn_limit else "answered" if block else "no_image"
+    answer = extract_answer(message_text(turns[-1])) if turns else None
+    status: Status = "answered" if block else "no_image"
+    if turn_limit:
+        status = "turn_limit"
+    elif answer is None or not is_answer(answer):
+        status = "no_answer"
     return {
-        "answer": extract_answer(message_text(turns[-1])) if turns else None,
+        "answer": answer,
         "resized": resized,
         "zooms": len(zooms),
         "high_res_request": resized or bool(zooms),

@@ -42,7 +42,7 @@ Example:
     >>> sorted(VisionThinkOutput.__annotations__)[:4]
     ['answer', 'high_res_request', 'messages', 'model_turns']
     >>> STATUSES
-    ('answered', 'no_image', 'turn_limit')
+    ('answered', 'no_image', 'turn_limit', 'no_answer')
 """
 
 from __future__ import annotations
@@ -64,12 +64,14 @@ __all__ = [
     "VisionThinkState",
 ]
 
-Status = Literal["answered", "no_image", "turn_limit"]
+Status = Literal["answered", "no_image", "turn_limit", "no_answer"]
 """``answered``: the model gave a final turn without a tool call, about an image;
 ``no_image``: the same, for a question with no image in the conversation (no first look, no
 resize possible); ``turn_limit``: the model still called the tool on its last allowed turn (the
-call is answered by a ``ToolMessage`` saying so, and ``answer`` is extracted from that turn)."""
-STATUSES: tuple[str, ...] = ("answered", "no_image", "turn_limit")
+call is answered by a ``ToolMessage`` saying so, and ``answer`` is extracted from that turn);
+``no_answer``: the final turn holds no answer (empty, ``<think>`` only, a stray
+``</answer>``: :func:`visionthink_agent.parsing.is_answer` is false for its answer text)."""
+STATUSES: tuple[str, ...] = ("answered", "no_image", "turn_limit", "no_answer")
 
 TOKEN_ACCOUNT_EVENT = "visionthink_token_account"
 """``event`` key of the custom stream event: ``{"event": TOKEN_ACCOUNT_EVENT, "status": ...,
