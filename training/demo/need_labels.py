@@ -18,6 +18,10 @@ left out of the GRPO data (it teaches nothing about *when* to ask).
 ``visionthink eval`` summaries group by) beside the generator's own ``needs_high_res``, plus the
 counts, and returns the split per category.
 
+``python -m training.demo.need_labels CHECKPOINT BENCH.jsonl OUT.jsonl`` labels any benchmark
+JSONL the same way (the demo recipe's ``--stage label`` does it for the GRPO data; the held-out
+eval splits are labelled with it so ``visionthink eval`` reports per measured need).
+
 Example:
     >>> need_label(low_correct=7, full_correct=8, k=8), need_label(1, 8, 8), need_label(0, 2, 8)
     (False, True, None)
@@ -25,6 +29,7 @@ Example:
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -43,6 +48,7 @@ from visionthink_agent.parsing import extract_answer
 __all__ = [
     "NeedMeasurement",
     "label_benchmark",
+    "main",
     "measure_need",
     "need_label",
     "split_summary",
@@ -251,3 +257,49 @@ def write_measurements(path: Path, measurements: Sequence[NeedMeasurement]) -> N
         "".join(json.dumps({**asdict(m), "label": m.label}) + "\n" for m in measurements),
         encoding="utf-8",
     )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Label a benchmark JSONL by measured need; prints the split per category.
+
+    Example:
+        >>> main(["no-such-checkpoint", "b.jsonl", "o.jsonl"])
+        error: no checkpoint at no-such-checkpoint
+        2
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m training.demo.need_labels", description=(__doc__ or "").split("\n")[0]
+    )
+    parser.add_argument("checkpoint", type=Path, help="the reference model (the SFT checkpoint)")
+    parser.add_argument("source", type=Path, help="a synthetic benchmark JSONL")
+    parser.add_argument("target", type=Path, help="the labelled JSONL to write")
+    parser.add_argument("--k", type=int, default=8, help="answers sampled per resolution")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--drop-unsolved", action="store_true", help="leave out samples solved at neither"
+    )
+    args = parser.parse_args(argv)
+    if not (args.checkpoint / "config.json").is_file():
+        print(f"error: no checkpoint at {args.checkpoint}")
+        return 2
+    from training.demo.trajectories import synthetic_sample
+    from visionthink_agent.evaluation.benchmark import load_benchmark
+
+    samples = [synthetic_sample(row) for row in load_benchmark(args.source)]
+    measured = measure_need(args.checkpoint, samples, k=args.k, seed=args.seed)
+    write_measurements(args.target.with_suffix(".counts.jsonl"), measured)
+    split = label_benchmark(
+        args.source, args.target, measured, keep_unsolved=not args.drop_unsolved
+    )
+    for name, row in split.items():
+        print(
+            f"{name}: {row['samples']} samples, first look {row['first_look']}, needs full "
+            f"{row['needs_full']}, unsolved {row['unsolved']} (low acc {row['low_accuracy']:.2f}, "
+            f"full acc {row['full_accuracy']:.2f})"
+        )
+    print(f"-> {args.target}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
