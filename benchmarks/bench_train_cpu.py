@@ -31,10 +31,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import torch
 from rich.console import Console
 from rich.progress import track
@@ -99,10 +101,12 @@ def first_turn_prompts(server: Any, count: int) -> list[tuple[list[int], Any]]:
 def measure_replica(model: Path, prompts: int, rounds: int, max_new_tokens: int) -> dict[str, Any]:
     server = build_server(model, max_new_tokens)
     pairs = first_turn_prompts(server, prompts)
-    tensors = []
+    tensors, visions = [], []
     for ids, image in pairs:
         vision = server.image_processor(images=[image], return_tensors="pt")
-        tensors.append((torch.tensor([ids]), vision["pixel_values"], vision["image_grid_thw"]))
+        pixels, grid = vision["pixel_values"], vision["image_grid_thw"]
+        tensors.append((torch.tensor([ids]), pixels, grid))
+        visions.append({"pixel_values": pixels, "image_grid_thw": grid})
 
     def replica() -> int:
         tokens = 0
@@ -122,6 +126,25 @@ def measure_replica(model: Path, prompts: int, rounds: int, max_new_tokens: int)
             )
 
         return sum(len(out.token_ids) for out in asyncio.run(together()))
+
+    @torch.inference_mode()
+    def batched_generate() -> int:
+        # The floor: the same prompts in ONE left-padded generate call, tensors built beforehand.
+        batch, vision = server.batch_inputs([ids for ids, _ in pairs], visions)
+        out = server.model.generate(
+            **batch,
+            **vision,
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            eos_token_id=server.eos_token_ids,
+            suppress_tokens=server.suppressed_token_ids,
+            pad_token_id=server.pad_token_id,
+        )
+        generated = out[:, batch["input_ids"].shape[1] :].tolist()
+        return sum(_until_eos(row, server.eos_token_ids) for row in generated)
+
+    def batched() -> int:
+        return asyncio.run(asyncio.to_thread(batched_generate))
 
     @torch.inference_mode()
     def plain_generate() -> int:
@@ -145,7 +168,12 @@ def measure_replica(model: Path, prompts: int, rounds: int, max_new_tokens: int)
         # thread, and two pools spinning on 2 cores would slow whichever ran second.
         return asyncio.run(asyncio.to_thread(plain_generate))
 
-    paths = {"replica": replica, "replica_concurrent": replica_concurrent, "plain": plain}
+    paths = {
+        "replica": replica,
+        "replica_concurrent": replica_concurrent,
+        "plain": plain,
+        "batched_floor": batched,
+    }
     for fn in paths.values():  # warm-up
         fn()
     times: dict[str, list[float]] = {name: [] for name in paths}
@@ -167,7 +195,16 @@ def measure_replica(model: Path, prompts: int, rounds: int, max_new_tokens: int)
         "tokens_per_s": rate,
         "replica_over_plain_tokens_per_s": rate["replica"] / rate["plain"],
         "concurrent_replica_over_plain_tokens_per_s": rate["replica_concurrent"] / rate["plain"],
+        "concurrent_replica_over_batched_floor_tokens_per_s": (
+            rate["replica_concurrent"] / rate["batched_floor"]
+        ),
     }
+
+
+def _until_eos(tokens: list[int], eos_ids: list[int]) -> int:
+    """How many tokens a row generated, its first EOS included (the rest is padding)."""
+    stop = next((i for i, t in enumerate(tokens) if t in eos_ids), None)
+    return len(tokens) if stop is None else stop + 1
 
 
 def measure_training(model: Path, prompts: int, n: int, steps: int) -> dict[str, Any]:
@@ -176,6 +213,7 @@ def measure_training(model: Path, prompts: int, n: int, steps: int) -> dict[str,
 
     with tempfile.TemporaryDirectory() as tmp:
         bench = write_synthetic_benchmark(Path(tmp) / "syn", n=prompts, formats=("jsonl",))
+        assert bench.jsonl is not None  # asked for
         convert(bench.jsonl, Path(tmp) / "train.parquet", progress=False)
         command = [
             sys.executable,
@@ -193,11 +231,17 @@ def measure_training(model: Path, prompts: int, n: int, steps: int) -> dict[str,
             f"hydra.run.dir={Path(tmp) / 'hydra'}",
         ]
         start = time.perf_counter()
-        done = subprocess.run(command, cwd=tmp, capture_output=True, text=True, check=False)
+        process = subprocess.Popen(
+            command, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        memory = PeakTreeMemory(process.pid)
+        memory.start()
+        log, _ = process.communicate()
+        memory.stop()
         wall = time.perf_counter() - start
-    if done.returncode != 0:
-        raise RuntimeError(f"training failed:\n{(done.stdout + done.stderr)[-3000:]}")
-    per_step = parse_step_lines(done.stdout + done.stderr)
+    if process.returncode != 0:
+        raise RuntimeError(f"training failed:\n{log[-3000:]}")
+    per_step = parse_step_lines(log)
     rows = {step: {k: per_step[step].get(k, float("nan")) for k in STEP_KEYS} for step in per_step}
     later = [rows[s] for s in sorted(rows)[1:]] or [rows[min(rows)]]
     return {
@@ -207,7 +251,60 @@ def measure_training(model: Path, prompts: int, n: int, steps: int) -> dict[str,
         "wall_s": wall,
         "per_step": rows,
         "steady_mean": {k: statistics.mean(r[k] for r in later) for k in STEP_KEYS},
+        "peak_rss_gib": memory.peak / 2**30,
+        "peak_rss_gib_by_process": {k: v / 2**30 for k, v in memory.by_name.items()},
     }
+
+
+class PeakTreeMemory(threading.Thread):
+    """Samples the summed resident memory of a process and all its descendants (Ray's too).
+
+    ``peak`` is the highest sum seen (bytes), ``by_name`` that sample split by process title
+    (Ray names its actors ``ray::<Class>``). Example:
+        >>> sampler = PeakTreeMemory(os.getpid(), every_s=0.01)
+        >>> sampler.start(); time.sleep(0.05); sampler.stop()
+        >>> sampler.peak > 0
+        True
+    """
+
+    def __init__(self, pid: int, every_s: float = 0.5) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.every_s = pid, every_s
+        self.peak = 0
+        self.by_name: dict[str, int] = {}
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.is_set():
+            sample: dict[str, int] = {}
+            try:
+                root = psutil.Process(self.pid)
+                processes = [root, *root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                return
+            for process in processes:
+                try:
+                    name = _title(process.cmdline())
+                    sample[name] = sample.get(name, 0) + process.memory_info().rss
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    continue
+            if sum(sample.values()) > self.peak:
+                self.peak, self.by_name = sum(sample.values()), sample
+            self._done.wait(self.every_s)
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+
+def _title(cmdline: list[str]) -> str:
+    """A process's short name: Ray's ``ray::Actor`` title, else its program and script."""
+    if not cmdline:
+        return "?"
+    if cmdline[0].startswith("ray::"):
+        return cmdline[0].split()[0]
+    words = [Path(w).name for w in cmdline[:2] if not w.startswith("-")]
+    return " ".join(words)
 
 
 def main() -> None:
@@ -232,7 +329,7 @@ def main() -> None:
     table = Table(title="hf_cpu rollout replica vs plain model.generate (greedy, same tokens)")
     for column in ("path", "median s / round", "tokens/s"):
         table.add_column(column)
-    for name in ("plain", "replica", "replica_concurrent"):
+    for name in ("plain", "batched_floor", "replica", "replica_concurrent"):
         table.add_row(
             name, f"{replica['median_s'][name]:.3f}", f"{replica['tokens_per_s'][name]:.1f}"
         )
@@ -240,6 +337,8 @@ def main() -> None:
     table.add_row(
         "concurrent / plain", "", f"{replica['concurrent_replica_over_plain_tokens_per_s']:.3f}"
     )
+    floor_ratio = replica["concurrent_replica_over_batched_floor_tokens_per_s"]
+    table.add_row("concurrent / batched floor", "", f"{floor_ratio:.3f}")
     console.print(table)
     steps = Table(title=f"GRPO step on the CPU ({args.prompts} prompts x n={args.n})")
     steps.add_column("step")
@@ -248,6 +347,13 @@ def main() -> None:
     for step, row in sorted(training["per_step"].items()):
         steps.add_row(str(step), *(f"{row[k]:.2f}" for k in STEP_KEYS))
     console.print(steps)
+    memory = Table(title="summed peak RSS of the training run's processes, GiB")
+    memory.add_column("process")
+    memory.add_column("GiB")
+    for name, gib in sorted(training["peak_rss_gib_by_process"].items(), key=lambda kv: -kv[1]):
+        memory.add_row(name, f"{gib:.2f}")
+    memory.add_row("total", f"{training['peak_rss_gib']:.2f}")
+    console.print(memory)
     result = {
         "model": str(args.model),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
@@ -258,8 +364,9 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     console.print(
-        f"replica/plain tokens/s {replica['replica_over_plain_tokens_per_s']:.3f}; steady step "
-        f"{training['steady_mean']['timing_s/step']:.1f} s; wrote {args.out}"
+        f"concurrent replica / batched floor tokens/s {floor_ratio:.3f}; steady step "
+        f"{training['steady_mean']['timing_s/step']:.1f} s; peak RSS "
+        f"{training['peak_rss_gib']:.1f} GiB; wrote {args.out}"
     )
 
 

@@ -242,19 +242,27 @@ class HFRolloutServer:
             )
         return {"pixel_values": inputs["pixel_values"], "image_grid_thw": grid}
 
-    @torch.inference_mode()
-    def _generate_batch(self, batch: list[_Request]) -> list[tuple[list[int], list[float] | None]]:
-        """One ``generate`` call for requests with the same sampling settings (left-padded)."""
-        settings = batch[0].settings
-        self.batch_sizes.append(len(batch))
-        width = max(len(r.prompt_ids) for r in batch)
-        input_ids = torch.full((len(batch), width), self.pad_token_id, dtype=torch.long)
-        attention_mask = torch.zeros((len(batch), width), dtype=torch.long)
-        for row, request in enumerate(batch):
-            input_ids[row, width - len(request.prompt_ids) :] = torch.tensor(request.prompt_ids)
-            attention_mask[row, width - len(request.prompt_ids) :] = 1
+    def batch_inputs(
+        self, prompts: list[list[int]], visions: list[dict[str, torch.Tensor]]
+    ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """The ``generate`` inputs of a batch of prompts: left-padded ids and attention mask,
+        and the images' tensors in row order (with the image-slot mask M-RoPE needs).
+
+        Example:
+            >>> server = object.__new__(HFRolloutServer)
+            >>> server.pad_token_id, server.image_token_id = 0, 9
+            >>> text, vision = server.batch_inputs([[5, 6], [7]], [{}, {}])
+            >>> text["input_ids"].tolist(), text["attention_mask"].tolist(), vision
+            ([[5, 6], [0, 7]], [[1, 1], [0, 1]], {})
+        """
+        width = max(len(ids) for ids in prompts)
+        input_ids = torch.full((len(prompts), width), self.pad_token_id, dtype=torch.long)
+        attention_mask = torch.zeros((len(prompts), width), dtype=torch.long)
+        for row, ids in enumerate(prompts):
+            input_ids[row, width - len(ids) :] = torch.tensor(ids)
+            attention_mask[row, width - len(ids) :] = 1
         vision: dict[str, torch.Tensor] = {}
-        with_images = [r.vision for r in batch if r.vision]
+        with_images = [v for v in visions if v]
         if with_images:  # in row order, as the model matches images to image tokens
             if self.image_token_id is None:
                 raise ValueError("the model's config names no image_token_id for its images")
@@ -262,9 +270,17 @@ class HFRolloutServer:
             # Which tokens are image slots: without it transformers skips the M-RoPE positions
             # (text positions for the image, and a stale rope offset from the previous call).
             vision["mm_token_type_ids"] = torch.eq(input_ids, self.image_token_id).long()
+        return {"input_ids": input_ids, "attention_mask": attention_mask}, vision
+
+    @torch.inference_mode()
+    def _generate_batch(self, batch: list[_Request]) -> list[tuple[list[int], list[float] | None]]:
+        """One ``generate`` call for requests with the same sampling settings (left-padded)."""
+        settings = batch[0].settings
+        self.batch_sizes.append(len(batch))
+        text, vision = self.batch_inputs([r.prompt_ids for r in batch], [r.vision for r in batch])
+        width = text["input_ids"].shape[1]
         output = self.model.generate(
-            input_ids=input_ids,
-            attention_mask=attention_mask,
+            **text,
             **vision,
             max_new_tokens=max(r.settings.max_new_tokens for r in batch),
             do_sample=settings.do_sample,
