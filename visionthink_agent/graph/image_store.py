@@ -8,6 +8,12 @@ rebuilt on demand; the :class:`~visionthink_agent.images.SourceImage`
 behind an ``id`` is cached per process (keyed by the content hash), so its first look and
 encodings are computed once, and re-created with ``load_image`` after a restart.
 
+The cache is bounded three ways (:func:`configure_image_cache`): at most 16 images, at most
+``max_bytes`` of what they may hold once decoded (:func:`decoded_bytes`: the full-resolution
+RGB pixels, the first look and the file; 256 MiB by default), and no image over
+``max_entry_pixels`` (16,777,216, 4096²) is kept at all: such an image is decoded for the turn
+that needs it and let go, so a client sending large images costs time, not memory held.
+
 Example:
     >>> from PIL import Image
     >>> block = normalise_image_block({"type": "image", "data": _PNG, "mimeType": "image/png"})
@@ -38,13 +44,18 @@ from visionthink_agent.images import (
 )
 
 __all__ = [
+    "DEFAULT_CACHE_BYTES",
+    "DEFAULT_CACHE_ENTRY_PIXELS",
     "IMAGE_ID_PREFIX",
     "ZOOM_BOX_KEY",
     "block_zoom_box",
     "cache_image",
     "clear_image_cache",
+    "configure_image_cache",
+    "decoded_bytes",
     "has_image_data",
     "image_block_id",
+    "image_cache_bytes",
     "image_key",
     "is_image_block",
     "normalise_image_block",
@@ -58,17 +69,39 @@ IMAGE_ID_PREFIX = "img-"
 ZOOM_BOX_KEY = "zoom_box"
 """Key, in a reference block's ``extras``, of the pixel box of the region it shows."""
 _CACHE_SIZE = 16  # decoded views of large images are tens of MB each: keep the cache small
+DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
+"""Default bound of the per-process image cache, in decoded bytes (:func:`decoded_bytes`)."""
+DEFAULT_CACHE_ENTRY_PIXELS = 4096 * 4096
+"""Default: images with more pixels than this are never kept in the cache."""
 _DATA_KEYS = ("base64", "url", "data", "file_path", "image_url", "source", "path", "image")
 _PNG = (  # a 1x1 PNG, for the examples
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 )
 
 
-class _SourceCache:
-    """A small thread-safe LRU of ``SourceImage`` objects by key."""
+def decoded_bytes(source: SourceImage) -> int:
+    """What ``source`` may hold once its views are built, from its header alone: the
+    full-resolution RGB pixels, the first look's, and the file bytes twice (the original and a
+    re-encoded view).
 
-    def __init__(self, size: int) -> None:
+    Example:
+        >>> from PIL import Image
+        >>> decoded_bytes(load_image(Image.new("RGB", (200, 100))))  # 3 × (200×100 + 100×50)
+        75000
+    """
+    width, height = source.size
+    first_width, first_height = source.first_look_size
+    return 3 * (width * height + first_width * first_height) + 2 * len(source.data or b"")
+
+
+class _SourceCache:
+    """A small thread-safe LRU of ``SourceImage`` objects by key, bounded by entries, by
+    :func:`decoded_bytes` and by pixels per entry."""
+
+    def __init__(self, size: int, max_bytes: int, max_entry_pixels: int) -> None:
         self._size = size
+        self.max_bytes = max_bytes
+        self.max_entry_pixels = max_entry_pixels
         self._items: OrderedDict[str, SourceImage] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -83,15 +116,35 @@ class _SourceCache:
         with self._lock:
             self._items.clear()
 
-    def put(self, key: str, source: SourceImage) -> None:
+    def configure(self, *, max_bytes: int | None, max_entry_pixels: int | None) -> None:
         with self._lock:
+            items = list(self._items.items())
+            self._items.clear()
+            self.max_bytes = self.max_bytes if max_bytes is None else max_bytes
+            if max_entry_pixels is not None:
+                self.max_entry_pixels = max_entry_pixels
+        for key, source in items:  # oldest first: the newest are kept
+            self.put(key, source)
+
+    def held_bytes(self) -> int:
+        with self._lock:
+            return sum(decoded_bytes(source) for source in self._items.values())
+
+    def put(self, key: str, source: SourceImage) -> None:
+        width, height = source.size
+        size = decoded_bytes(source)
+        with self._lock:
+            self._items.pop(key, None)
+            if width * height > self.max_entry_pixels or size > self.max_bytes:
+                return  # used for this turn only
             self._items[key] = source
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+            held = sum(decoded_bytes(item) for item in self._items.values())
+            while len(self._items) > self._size or held > self.max_bytes:
+                _, oldest = self._items.popitem(last=False)
+                held -= decoded_bytes(oldest)
 
 
-_CACHE = _SourceCache(_CACHE_SIZE)
+_CACHE = _SourceCache(_CACHE_SIZE, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRY_PIXELS)
 
 
 def image_key(data: bytes) -> str:
@@ -114,6 +167,41 @@ def cache_image(key: str, source: SourceImage) -> None:
         (2, 2)
     """
     _CACHE.put(key, source)
+
+
+def configure_image_cache(
+    *, max_bytes: int | None = None, max_entry_pixels: int | None = None
+) -> None:
+    """Set this process' image-cache bounds (each left as is when None); trims it at once.
+
+    Args:
+        max_bytes: the most :func:`decoded_bytes` the cached images may hold together
+            (default :data:`DEFAULT_CACHE_BYTES`, 256 MiB); 0 keeps no image.
+        max_entry_pixels: images with more pixels are never cached (default
+            :data:`DEFAULT_CACHE_ENTRY_PIXELS`, 4096²).
+
+    Example:
+        >>> configure_image_cache(max_bytes=64 * 1024 * 1024)
+        >>> image_cache_bytes() <= 64 * 1024 * 1024
+        True
+        >>> configure_image_cache(max_bytes=DEFAULT_CACHE_BYTES)
+    """
+    if max_bytes is not None and max_bytes < 0:
+        raise ValueError(f"max_bytes must be >= 0, got {max_bytes}")
+    if max_entry_pixels is not None and max_entry_pixels < 0:
+        raise ValueError(f"max_entry_pixels must be >= 0, got {max_entry_pixels}")
+    _CACHE.configure(max_bytes=max_bytes, max_entry_pixels=max_entry_pixels)
+
+
+def image_cache_bytes() -> int:
+    """The :func:`decoded_bytes` the cached images may hold together, now.
+
+    Example:
+        >>> clear_image_cache()
+        >>> image_cache_bytes()
+        0
+    """
+    return _CACHE.held_bytes()
 
 
 def clear_image_cache() -> None:
