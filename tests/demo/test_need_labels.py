@@ -59,6 +59,7 @@ def test_labelled_rows_carry_the_measured_label_into_the_parquet(tmp_path: Path)
         "unsolved": 1,
         "low_accuracy": 15 / 32,
         "full_accuracy": 25 / 32,
+        "resize_rate": 0.0,
         "design_needs_full": 1,
     }
     convert(target, tmp_path / "grpo.parquet", progress=False)

@@ -161,7 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         shown = ", ".join(
-            f"{name} {row['first_look']}/{row['needs_full']}/{row['unsolved']}"
+            f"{name} {row['first_look']}/{row['needs_full']}/{row['unsolved']} "
+            f"(resizes {row['resize_rate']:.2f})"
             for name, row in split.items()
         )
         print(

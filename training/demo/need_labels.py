@@ -67,6 +67,8 @@ class NeedMeasurement:
         k: answers sampled at each resolution.
         low_correct: right answers from the first look.
         full_correct: right answers from the full image.
+        resize_calls: of ``k`` sampled first turns in the VisionThink format, those that call
+            the tool (the warm start's coin: the recipe wants it independent of the category).
     """
 
     sample_id: str
@@ -75,6 +77,7 @@ class NeedMeasurement:
     k: int
     low_correct: int
     full_correct: int
+    resize_calls: int = 0
 
     @property
     def label(self) -> bool | None:
@@ -98,7 +101,7 @@ def need_label(low_correct: int, full_correct: int, k: int) -> bool | None:
 
 
 def _prompt(sample: SyntheticSample, fmt: TrajectoryFormat, processor: Any) -> tuple[str, Any]:
-    conversation = render_trajectory(sample, fmt, guess=False)
+    conversation = render_trajectory(sample, fmt, resize=False, guess=False)
     text = processor.apply_chat_template(
         conversation.messages[:-1], tokenize=False, add_generation_prompt=True
     )
@@ -106,14 +109,15 @@ def _prompt(sample: SyntheticSample, fmt: TrajectoryFormat, processor: Any) -> t
 
 
 @torch.no_grad()
-def _count_correct(
+def _sample_answers(
     model: Any,
     processor: Any,
     samples: Sequence[SyntheticSample],
     fmt: TrajectoryFormat,
     k: int,
     max_new_tokens: int,
-) -> list[int]:
+) -> list[list[str]]:
+    """``k`` sampled first turns per sample (temperature 1), decoded."""
     prompts = [_prompt(s, fmt, processor) for s in samples]
     processor.tokenizer.padding_side = "left"
     inputs = processor(
@@ -132,12 +136,12 @@ def _count_correct(
         max_new_tokens=max_new_tokens,
     )
     texts = processor.batch_decode(out[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
-    counts = []
-    for i, sample in enumerate(samples):
-        truth = normalize_answer(sample.answer)
-        answers = texts[i * k : (i + 1) * k]
-        counts.append(sum(normalize_answer(extract_answer(a)) == truth for a in answers))
-    return counts
+    return [texts[i * k : (i + 1) * k] for i in range(len(samples))]
+
+
+def _correct(sample: SyntheticSample, answers: Sequence[str]) -> int:
+    truth = normalize_answer(sample.answer)
+    return sum(normalize_answer(extract_answer(a)) == truth for a in answers)
 
 
 def measure_need(
@@ -171,17 +175,27 @@ def measure_need(
     results: list[NeedMeasurement] = []
     batches = [samples[i : i + batch_size] for i in range(0, len(samples), batch_size)]
     for batch in tqdm(batches, desc="measuring need", unit="batch", disable=not progress):
-        low = _count_correct(model, processor, batch, "low", k, max_new_tokens)
-        full = _count_correct(model, processor, batch, "full", k, max_new_tokens)
+        low = _sample_answers(model, processor, batch, "low", k, max_new_tokens)
+        full = _sample_answers(model, processor, batch, "full", k, max_new_tokens)
+        first = _sample_answers(model, processor, batch, "visionthink", k, max_new_tokens)
         results += [
-            NeedMeasurement(s.id, s.category, s.needs_high_res, k, lo, fu)
-            for s, lo, fu in zip(batch, low, full, strict=True)
+            NeedMeasurement(
+                s.id,
+                s.category,
+                s.needs_high_res,
+                k,
+                _correct(s, lo),
+                _correct(s, fu),
+                sum("<tool_call>" in turn for turn in vt),
+            )
+            for s, lo, fu, vt in zip(batch, low, full, first, strict=True)
         ]
     return results
 
 
 def split_summary(measurements: Sequence[NeedMeasurement]) -> dict[str, dict[str, Any]]:
-    """Per category (and ``all``): samples, measured labels, and mean accuracy per resolution.
+    """Per category (and ``all``): samples, measured labels, mean accuracy per resolution and
+    the share of sampled VisionThink first turns that call the tool.
 
     Example:
         >>> m = [NeedMeasurement("1", "color", False, 4, 4, 4),
@@ -203,6 +217,7 @@ def split_summary(measurements: Sequence[NeedMeasurement]) -> dict[str, dict[str
             "unsolved": labels[None],
             "low_accuracy": sum(m.low_correct for m in rows) / sum(m.k for m in rows),
             "full_accuracy": sum(m.full_correct for m in rows) / sum(m.k for m in rows),
+            "resize_rate": sum(m.resize_calls for m in rows) / sum(m.k for m in rows),
             "design_needs_full": sum(m.needs_high_res for m in rows),
         }
     return summary
@@ -295,7 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"{name}: {row['samples']} samples, first look {row['first_look']}, needs full "
             f"{row['needs_full']}, unsolved {row['unsolved']} (low acc {row['low_accuracy']:.2f}, "
-            f"full acc {row['full_accuracy']:.2f})"
+            f"full acc {row['full_accuracy']:.2f}, resizes {row['resize_rate']:.2f})"
         )
     print(f"-> {args.target}")
     return 0
