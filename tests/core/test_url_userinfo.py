@@ -16,8 +16,8 @@ import pytest
 from tests.conftest import encode
 from tests.core.conftest import LoopbackServer, Route, photo
 from tests.loopback import free_port
-from visionthink_agent.cli.ask_command import _first_served_model
 from visionthink_agent.cli.errors import CommandError, describe_model_failure
+from visionthink_agent.cli.served import resolve_served_model
 from visionthink_agent.images import ImageError, fetch_url, load_image
 from visionthink_agent.urls import display_url
 
@@ -102,6 +102,10 @@ def test_fetch_errors_name_the_url_without_user_info(
     _check(message, server.base.split("//")[1])
 
 
+def _first_served_model(base_url: str) -> tuple[str, int]:
+    return resolve_served_model(base_url, model=None, api_key=None, max_new_tokens=None)
+
+
 def test_a_refused_connection_is_named_without_user_info() -> None:
     url = _with_secret(f"http://127.0.0.1:{free_port()}/a.png")
     message = _message(lambda: load_image(url, allow_private_urls=True))
@@ -112,15 +116,13 @@ def test_a_refused_connection_is_named_without_user_info() -> None:
 def test_the_model_list_errors_name_the_server_without_user_info(
     server: LoopbackServer, root: str
 ) -> None:
-    message = _message(
-        lambda: _first_served_model(_with_secret(server.url(root)), None), CommandError
-    )
+    message = _message(lambda: _first_served_model(_with_secret(server.url(root))), CommandError)
     _check(message, server.base.split("//")[1])
 
 
 def test_an_unreachable_model_server_is_named_without_user_info() -> None:
     base_url = _with_secret(f"http://127.0.0.1:{free_port()}/v1")
-    message = _message(lambda: _first_served_model(base_url, None), CommandError)
+    message = _message(lambda: _first_served_model(base_url), CommandError)
     _check(message, "127.0.0.1")
     request = httpx2.Request("POST", base_url)
     for exc in (

@@ -51,7 +51,6 @@ from visionthink_agent.questions import (
     QuestionError,
     check_question_text,
 )
-from visionthink_agent.urls import display_url
 
 __all__ = ["register", "run"]
 
@@ -117,8 +116,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     add_max_new_tokens(
         parser,
         default=None,
-        help=f"most tokens generated per model turn (default 8192; "
-        f"{TINY_DEFAULT_NEW_TOKENS} with --model tiny, whose random text rarely stops)",
+        help=f"most tokens generated per model turn (default 8192; with --base-url at most "
+        f"the server's context length, max_model_len; {TINY_DEFAULT_NEW_TOKENS} with --model "
+        "tiny, whose random text rarely stops)",
     )
     parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy, > 0 samples")
     parser.add_argument(
@@ -228,13 +228,18 @@ def _load(args: argparse.Namespace) -> SourceImage:
 
 
 def _build_model(args: argparse.Namespace) -> Any:
-    max_tokens = args.max_new_tokens or (
-        TINY_DEFAULT_NEW_TOKENS if args.model == "tiny" and not args.base_url else 8192
-    )
     if args.base_url:
-        from visionthink_agent.backends.openai_compatible import create_openai_compatible_model
+        import langchain_openai  # noqa: F401  (a missing extra is named before the server is asked)
 
-        name = args.model or _first_served_model(args.base_url, args.api_key)
+        from visionthink_agent.backends.openai_compatible import create_openai_compatible_model
+        from visionthink_agent.cli.served import resolve_served_model
+
+        name, max_tokens = resolve_served_model(
+            args.base_url,
+            model=args.model,
+            api_key=args.api_key,
+            max_new_tokens=args.max_new_tokens,
+        )
         return create_openai_compatible_model(
             name,
             base_url=args.base_url,
@@ -246,6 +251,7 @@ def _build_model(args: argparse.Namespace) -> Any:
     from visionthink_agent.backends.qwen_engine import ModelLoadError
     from visionthink_agent.backends.transformers_chat import ChatQwenVL
 
+    max_tokens = args.max_new_tokens or (TINY_DEFAULT_NEW_TOKENS if args.model == "tiny" else 8192)
     model = ChatQwenVL(
         model=args.model or DEFAULT_MODEL,
         device=args.device,
@@ -261,40 +267,6 @@ def _build_model(args: argparse.Namespace) -> Any:
     except ValueError as exc:
         raise CommandError(str(exc), 2) from exc
     return model
-
-
-def _first_served_model(base_url: str, api_key: str | None) -> str:
-    """The first model a server lists at ``/models`` (and a clear error when unreachable)."""
-    import httpx
-
-    url = base_url.rstrip("/") + "/models"
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    shown, shown_url = display_url(base_url), display_url(url)  # no user:password@ in messages
-    try:
-        response = httpx.get(url, headers=headers, timeout=10.0)
-    except httpx.HTTPError as exc:
-        raise CommandError(
-            f"cannot reach the model server at {shown} ({exc or type(exc).__name__}; "
-            "1 attempt): is it running? Check --base-url",
-            1,
-        ) from exc
-    if response.status_code >= 400:
-        raise CommandError(
-            f"{shown_url} answered HTTP {response.status_code}: check --base-url and --api-key, or "
-            "name the model with --model",
-            1,
-        )
-    try:
-        models = response.json().get("data") or []
-    except (ValueError, AttributeError) as exc:
-        raise CommandError(
-            f"{shown_url} did not answer with a model list: is --base-url an OpenAI-compatible "
-            "API?",
-            1,
-        ) from exc
-    if not models:
-        raise CommandError(f"the server at {shown} serves no model; pass --model", 1)
-    return str(models[0]["id"])
 
 
 def _ask(args: argparse.Namespace, source: SourceImage, model: Any) -> int:

@@ -54,6 +54,14 @@ def describe_image_error(exc: ImageError) -> str:
     return f"cannot use the image: {exc.problem} ({remedy_for(exc.setting, flag)})"
 
 
+_STATUS_FIXES = {
+    400: "it refused the request; a prompt and --max-new-tokens above its context (vLLM's "
+    "--max-model-len) is the usual cause: its log says why",
+    404: "check --model against the names at --base-url's /models",
+}
+"""What to change for the HTTP statuses whose cause is known (the body is never quoted)."""
+
+
 def _root_cause(exc: BaseException) -> BaseException:
     seen = {id(exc)}
     while exc.__cause__ is not None and id(exc.__cause__) not in seen:
@@ -87,9 +95,10 @@ def describe_model_failure(
             "Check --base-url"
         )
     if base_url and isinstance(exc, openai.APIStatusError):
+        fix = _STATUS_FIXES.get(exc.status_code, "check --model, --api-key and the server's log")
         return (
             f"the model server at {base_url} answered HTTP {exc.status_code} "
-            f"({type(exc).__name__}; {tries}): check --model, --api-key and the server's log"
+            f"({type(exc).__name__}; {tries}): {fix}"
         )
     first_line = (str(exc).strip().splitlines() or [""])[0][:300]
     return f"the model failed ({type(exc).__name__}): {first_line}"

@@ -18,7 +18,12 @@ resize tool only.
 ``synthetic`` (the project's generated benchmark, eval split, written under ``OUT/data``; the
 224×224 ``demo`` preset with ``--model demo``, else ``--preset``). The run writes
 ``records.jsonl`` (resumable), ``summary.json`` (settings and per-mode results) and
-``accuracy_vs_tokens.png`` into ``OUT`` and prints the summary table.
+``accuracy_vs_tokens.png`` (with matplotlib) into ``OUT`` and prints the summary table.
+
+With ``--base-url`` the server is asked first: without ``--model`` its first model is
+evaluated, and the token cap stays within its context length (vLLM's ``max_model_len``). A
+server that cannot be reached, or refuses the model or the requests (HTTP 400/401/403/404),
+stops the run with one line; the records finished before it are kept.
 
 Running the same command again resumes: only missing or errored samples run. Ctrl-C stops the
 run and keeps every finished record. Exit codes: 0 done, 2 bad input, 130 interrupted.
@@ -29,7 +34,7 @@ Example:
     >>> _ = register(subparsers)
     >>> args = parser.parse_args(["eval", "synthetic", "--modes", "low,full"])
     >>> args.modes, args.model, args.concurrency, args.max_new_tokens
-    (['low', 'full'], 'tiny', 2, 8192)
+    (['low', 'full'], None, 2, None)
     >>> parser.parse_args(["eval", "synthetic", "--modes", "zoom,both"]).modes
     ['zoom', 'both']
 """
@@ -45,7 +50,10 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-from visionthink_agent.cli.errors import CommandError
+import openai
+
+from visionthink_agent.backends.served_models import DEFAULT_MAX_NEW_TOKENS
+from visionthink_agent.cli.errors import CommandError, describe_model_failure
 from visionthink_agent.cli.help_format import HelpFormatter, plain_description
 from visionthink_agent.cli.options import add_max_new_tokens
 from visionthink_agent.evaluation.records import DEFAULT_MODES, MODES, load_records
@@ -83,9 +91,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--out", default="runs/eval", help="run folder (records, summary, plot)")
     parser.add_argument(
         "--model",
-        default="tiny",
-        help="in process: 'demo', 'tiny', a Hugging Face id or a checkpoint folder; with "
-        "--base-url: the served model name",
+        help="in process: 'demo', 'tiny' (the default), a Hugging Face id or a checkpoint "
+        "folder; with --base-url: the served model name (default: the server's first model)",
     )
     parser.add_argument(
         "--base-url",
@@ -104,7 +111,12 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "arithmetic) when its name does not say (default: 'Qwen3-VL' in the name means "
         "qwen3_vl); in-process checkpoints read theirs from their config",
     )
-    add_max_new_tokens(parser, default=8192, help="most tokens generated per model turn")
+    add_max_new_tokens(
+        parser,
+        default=None,
+        help="most tokens generated per model turn; with --base-url at most the server's "
+        "context length, max_model_len (default: 8192)",
+    )
     parser.add_argument(
         "--modes",
         type=_modes,
@@ -281,9 +293,10 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from visionthink_agent.evaluation import BenchmarkError, run_evaluation, summary_table
+    from visionthink_agent.evaluation import BenchmarkError, summary_table
 
     console = Console(width=None if sys.stdout.isatty() else 110)  # full table in logs too
+    _resolve_model(args)
     if args.concurrency < 1:
         raise CommandError(f"--concurrency must be at least 1, got {args.concurrency}", 2)
     if args.max_new_tokens < 1:
@@ -299,7 +312,41 @@ def _run(args: argparse.Namespace) -> int:
     if callable(load):  # first sample's latency measures inference, not the load
         with console.status(f"loading {args.model}"):
             load()
-    result = _run_coroutine(
+    try:
+        result = _evaluate(args, samples, model, judge, title, name)
+    except (openai.APIConnectionError, openai.APIStatusError) as exc:  # see stops_the_run
+        attempts = 1 if isinstance(exc, openai.APIStatusError) else model.max_retries + 1
+        failure = describe_model_failure(exc, base_url=args.base_url, attempts=attempts, timeout=0)
+        records = Path(args.out) / RECORDS_FILE
+        kept = len(load_records(records)) if records.is_file() else 0
+        raise CommandError(
+            f"{failure}; {kept} finished record(s) kept in {records}: run the same command "
+            "again to resume",
+            1,
+        ) from exc
+    console.print(summary_table(result.summaries, title=title))
+    if result.plot_path is None:
+        console.print(
+            "no plot: matplotlib is not installed (pip install 'visionthink-agent[eval]')"
+        )
+    errors = sum(s.errors for s in result.summaries)
+    parts = [
+        f"{s.mode} {100 * s.accuracy:.1f}% @ {s.visual_tokens_pct:.0f}% tokens"
+        for s in result.summaries
+    ]
+    console.print(
+        f"eval: {len(samples)} samples x {len(args.modes)} modes ({result.ran} run now, "
+        f"{errors} errors): {'; '.join(parts)} -> {result.records_path.parent}"
+    )
+    return 0
+
+
+def _evaluate(
+    args: argparse.Namespace, samples: list[Any], model: Any, judge: Any, title: str, name: str
+) -> Any:
+    from visionthink_agent.evaluation import run_evaluation
+
+    return _run_coroutine(
         run_evaluation(
             samples,
             model=model,
@@ -313,17 +360,24 @@ def _run(args: argparse.Namespace) -> int:
             settings=_settings(args, name),
         )
     )
-    console.print(summary_table(result.summaries, title=title))
-    errors = sum(s.errors for s in result.summaries)
-    parts = [
-        f"{s.mode} {100 * s.accuracy:.1f}% @ {s.visual_tokens_pct:.0f}% tokens"
-        for s in result.summaries
-    ]
-    console.print(
-        f"eval: {len(samples)} samples x {len(args.modes)} modes ({result.ran} run now, "
-        f"{errors} errors): {'; '.join(parts)} -> {result.records_path.parent}"
-    )
-    return 0
+
+
+def _resolve_model(args: argparse.Namespace) -> None:
+    """Fill in ``--model`` and ``--max-new-tokens``: from the server with ``--base-url``
+    (:func:`~visionthink_agent.cli.served.resolve_served_model`), else ``tiny`` and 8192."""
+    if args.base_url:
+        from visionthink_agent.cli.served import resolve_served_model
+
+        args.model, args.max_new_tokens = resolve_served_model(
+            args.base_url,
+            model=args.model,
+            api_key=args.api_key,
+            max_new_tokens=args.max_new_tokens,
+        )
+    else:
+        args.model = args.model or "tiny"
+        if args.max_new_tokens is None:
+            args.max_new_tokens = DEFAULT_MAX_NEW_TOKENS
 
 
 def _run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:

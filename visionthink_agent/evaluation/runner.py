@@ -10,7 +10,11 @@ uses its geometry (:func:`visionthink_agent.backends.families.family_of`, unless
   finishes (an interrupted run continues where it stopped; errored samples are retried);
 * ``summary.json`` — the run's settings and the per-mode :class:`~.summary.ModeSummary` list
   (:func:`~.summary.summary_document`);
-* ``accuracy_vs_tokens.png`` — the plot.
+* ``accuracy_vs_tokens.png`` — the plot (skipped when matplotlib is not installed).
+
+A failure that every other sample would meet too (:func:`stops_the_run`: the model server is
+unreachable, or refuses the model, the key or the request's settings) stops the run at once
+and is raised; the records finished before it stay on disk for the resumed run.
 
 Example:
     >>> import asyncio  # doctest: +SKIP
@@ -27,6 +31,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+
+import openai
 
 from visionthink_agent.backends.families import family_of
 from visionthink_agent.evaluation.benchmark import EvalSample
@@ -49,7 +55,7 @@ from visionthink_agent.protocol import BoxConvention, ToolMode
 if TYPE_CHECKING:
     from visionthink_agent.graph import Mode
 
-__all__ = ["EvalRun", "Judge", "run_evaluation", "run_one"]
+__all__ = ["EvalRun", "Judge", "run_evaluation", "run_one", "stops_the_run"]
 
 RECORDS_FILE = "records.jsonl"
 SUMMARY_FILE = "summary.json"
@@ -72,7 +78,7 @@ class EvalRun:
         summaries: one summary per mode.
         records_path: ``records.jsonl``.
         summary_path: ``summary.json``.
-        plot_path: ``accuracy_vs_tokens.png``.
+        plot_path: ``accuracy_vs_tokens.png``; ``None`` when matplotlib is not installed.
         ran: how many (mode, sample) pairs this call ran (the rest came from the records).
     """
 
@@ -80,8 +86,33 @@ class EvalRun:
     summaries: list[ModeSummary]
     records_path: Path
     summary_path: Path
-    plot_path: Path
+    plot_path: Path | None
     ran: int
+
+
+def stops_the_run(exc: BaseException) -> bool:
+    """Whether a model call's failure would fail every sample alike, so the run stops on it.
+
+    The server cannot be reached (a timeout is not: one slow sample may time out alone), or it
+    refuses the request as such: HTTP 400 (e.g. a token cap above its context), 401 / 403 (the
+    key), 404 (the model name).
+
+    Example:
+        >>> import httpx
+        >>> request = httpx.Request("POST", "http://127.0.0.1:1/v1/chat/completions")
+        >>> stops_the_run(openai.APIConnectionError(request=request))
+        True
+        >>> stops_the_run(openai.APITimeoutError(request=request)), stops_the_run(ValueError())
+        (False, False)
+    """
+    refused = (
+        openai.BadRequestError,
+        openai.AuthenticationError,
+        openai.PermissionDeniedError,
+        openai.NotFoundError,
+    )
+    unreachable = isinstance(exc, openai.APIConnectionError)
+    return isinstance(exc, refused) or (unreachable and not isinstance(exc, openai.APITimeoutError))
 
 
 def _verdict(result: Any) -> tuple[bool, dict[str, Any]]:
@@ -110,7 +141,9 @@ async def run_one(
     judge: Judge,
     geometry: VisionGeometry = QWEN2_5_VL,
 ) -> SampleRecord:
-    """Run and judge one sample in one mode; any failure becomes the record's ``error``.
+    """Run and judge one sample in one mode; a failure becomes the record's ``error``.
+
+    A model call's failure that :func:`stops_the_run` is raised instead (no record).
 
     Args:
         mode: the evaluation mode.
@@ -127,9 +160,9 @@ async def run_one(
         ground_truth=sample.answer,
         metadata=sample.metadata,
     )
+    outcome: ModeOutcome | None = None
     try:
         source = load_image(sample.image)
-        outcome: ModeOutcome
         if mode == "full" or mode == "low":
             outcome = await run_single_look(model, source, sample.question, mode, geometry)
         else:
@@ -138,6 +171,8 @@ async def run_one(
             await judge.score(sample.question, sample.answer, outcome.prediction)
         )
     except Exception as exc:  # one bad sample must not end the run: it is recorded and retried
+        if outcome is None and stops_the_run(exc):
+            raise
         return base.model_copy(update={"error": f"{type(exc).__name__}: {exc}"})
     return base.model_copy(
         update=dict(
@@ -266,7 +301,14 @@ async def run_evaluation(
                 done[record.key] = record
                 bar.advance(tasks[mode])
 
-        await asyncio.gather(*(work(mode, sample) for mode, sample in todo))
+        runs = [asyncio.ensure_future(work(mode, sample)) for mode, sample in todo]
+        try:
+            await asyncio.gather(*runs)
+        except BaseException:  # a failure that stops the run, or Ctrl-C: end the others too
+            for pending_run in runs:
+                pending_run.cancel()
+            await asyncio.gather(*runs, return_exceptions=True)
+            raise
 
     records = [done[(m, s.id)] for m in modes for s in samples]
     summaries = summarize(records)
@@ -281,5 +323,11 @@ async def run_evaluation(
         "concurrency": concurrency,
     }
     summary_path = write_summary(out / SUMMARY_FILE, summaries, run_settings)
-    plot_path = plot_accuracy_vs_tokens(summaries, out / PLOT_FILE, title=title)
+    plot_path: Path | None = out / PLOT_FILE
+    try:
+        plot_accuracy_vs_tokens(summaries, out / PLOT_FILE, title=title)
+    except ImportError as exc:
+        if (exc.name or "").partition(".")[0] != "matplotlib":
+            raise
+        plot_path = None
     return EvalRun(records, summaries, records_path, summary_path, plot_path, ran=len(todo))
