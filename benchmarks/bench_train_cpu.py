@@ -80,7 +80,19 @@ def build_server(model: Path, max_new_tokens: int) -> Any:
     return HFRolloutServer(config, HFModelConfig(path=str(model)))
 
 
-def first_turn_prompts(server: Any, count: int) -> list[tuple[list[int], Any]]:
+_RESIZE_CALL = (
+    "<think>The details are too small at this size.</think>\n<tool_call>\n"
+    '{"name": "resize_image", "arguments": {}}\n</tool_call>'
+)
+"""The first turn of a trajectory that asks for the full image (the second turn's prefix)."""
+
+
+def first_turn_prompts(
+    server: Any, count: int, *, second_turn: bool = False
+) -> list[tuple[list[int], Any]]:
+    """Each sample's first-turn prompt ids and first-look image; with ``second_turn``, the
+    second turn's instead (first turn, a resize call, the tool turn with the full image) and
+    both images."""
     processor = server.model_config.processor
     prompts = []
     for sample in make_synthetic_samples(count):
@@ -92,9 +104,17 @@ def first_turn_prompts(server: Any, count: int) -> list[tuple[list[int], Any]]:
                 "content": tool_turn_content(protocol.user_turn(sample.question), image=image),
             },
         ]
+        images = [image]
+        if second_turn:
+            full = tool_turn_content(protocol.tool_success_turn(), image=sample.image)
+            messages += [
+                {"role": "assistant", "content": [{"type": "text", "text": _RESIZE_CALL}]},
+                {"role": "user", "content": full},
+            ]
+            images.append(sample.image)
         text = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-        ids = processor(text=[text], images=[image], return_tensors="pt")["input_ids"][0].tolist()
-        prompts.append((ids, image))
+        ids = processor(text=[text], images=images, return_tensors="pt")["input_ids"][0].tolist()
+        prompts.append((ids, images if second_turn else image))
     return prompts
 
 
@@ -199,6 +219,77 @@ def measure_replica(model: Path, prompts: int, rounds: int, max_new_tokens: int)
             rate["replica_concurrent"] / rate["batched_floor"]
         ),
     }
+
+
+def measure_second_turn(
+    model: Path, prompts: int, rounds: int, max_new_tokens: int
+) -> dict[str, Any]:
+    """What a second turn costs, and how much of it re-reads the first turn.
+
+    Batched greedy ``generate`` over every sample's second-turn prompt (first turn, a resize
+    call, the tool turn with the full image) against the prefill alone of its prefix (the first
+    turn and the call: what a KV-cache reuse would skip). The ratio is the most that prefix
+    reuse could save on a second turn.
+    """
+    server = build_server(model, max_new_tokens)
+    second = first_turn_prompts(server, prompts, second_turn=True)
+    prefix_len = [len(ids) - _tool_turn_tokens(ids, server) for ids, _ in second]
+    visions = [dict(server.image_processor(images=imgs, return_tensors="pt")) for _, imgs in second]
+    first_only = [
+        {
+            "pixel_values": v["pixel_values"][: _patches(v, 1)],
+            "image_grid_thw": v["image_grid_thw"][:1],
+        }
+        for v in visions
+    ]
+    prefixes = [ids[:n] for (ids, _), n in zip(second, prefix_len, strict=True)]
+
+    @torch.inference_mode()
+    def run(ids: list[list[int]], vision: list[dict[str, Any]], new_tokens: int) -> None:
+        batch, images = server.batch_inputs(ids, vision)
+        server.model.generate(
+            **batch,
+            **images,
+            max_new_tokens=new_tokens,
+            min_new_tokens=new_tokens,
+            do_sample=False,
+            pad_token_id=server.pad_token_id,
+        )
+
+    paths = {
+        "second_turn": lambda: run([ids for ids, _ in second], visions, max_new_tokens),
+        "prefix_prefill": lambda: run(prefixes, first_only, 1),
+    }
+    times: dict[str, list[float]] = {name: [] for name in paths}
+    for fn in paths.values():
+        fn()  # warm-up
+    for _ in track(range(rounds), description="second turn vs its prefix"):
+        for name, fn in paths.items():
+            start = time.perf_counter()
+            asyncio.run(asyncio.to_thread(fn))
+            times[name].append(time.perf_counter() - start)
+    median = {name: statistics.median(t) for name, t in times.items()}
+    return {
+        "prompts": prompts,
+        "second_turn_tokens_mean": statistics.mean(len(ids) for ids, _ in second),
+        "prefix_tokens_mean": statistics.mean(prefix_len),
+        "new_tokens": max_new_tokens,
+        "median_s": median,
+        "prefix_prefill_share_of_second_turn": median["prefix_prefill"] / median["second_turn"],
+    }
+
+
+def _tool_turn_tokens(ids: list[int], server: Any) -> int:
+    """Tokens from the last ``<|im_start|>`` before the full image to the end (the tool turn
+    and the generation prompt): what a second turn adds to its prefix."""
+    im_start = server.model_config.tokenizer.convert_tokens_to_ids("<|im_start|>")
+    starts = [i for i, t in enumerate(ids) if t == im_start]
+    return len(ids) - starts[-2]
+
+
+def _patches(vision: dict[str, Any], images: int) -> int:
+    """Rows of ``pixel_values`` that belong to the first ``images`` images."""
+    return int(vision["image_grid_thw"][:images].prod(-1).sum())
 
 
 def _until_eos(tokens: list[int], eos_ids: list[int]) -> int:
@@ -323,6 +414,7 @@ def main() -> None:
         args.model = write_tiny_checkpoint(default_tiny_dir())
     console = Console()
     replica = measure_replica(args.model, args.prompts, args.rounds, args.max_new_tokens)
+    second = measure_second_turn(args.model, args.prompts, args.rounds, args.max_new_tokens)
     console.print("[bold]training run[/] (real entry point; a few minutes)")
     training = measure_training(args.model, args.prompts, args.n, args.steps)
 
@@ -340,6 +432,13 @@ def main() -> None:
     floor_ratio = replica["concurrent_replica_over_batched_floor_tokens_per_s"]
     table.add_row("concurrent / batched floor", "", f"{floor_ratio:.3f}")
     console.print(table)
+    console.print(
+        f"second turn ({second['second_turn_tokens_mean']:.0f} prompt tokens, "
+        f"{second['new_tokens']} new): {second['median_s']['second_turn']:.3f} s; prefill of its "
+        f"{second['prefix_tokens_mean']:.0f}-token first-turn prefix alone: "
+        f"{second['median_s']['prefix_prefill']:.3f} s "
+        f"({second['prefix_prefill_share_of_second_turn']:.0%}: what prefix reuse could save)"
+    )
     steps = Table(title=f"GRPO step on the CPU ({args.prompts} prompts x n={args.n})")
     steps.add_column("step")
     for key in STEP_KEYS:
@@ -359,6 +458,7 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "torch_threads": torch.get_num_threads(),
         "replica": replica,
+        "second_turn": second,
         "training": training,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
