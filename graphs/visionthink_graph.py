@@ -3,7 +3,10 @@
 ==============================  ==========================================================
 ``VISIONTHINK_BASE_URL``        OpenAI-compatible endpoint (default ``http://127.0.0.1:8000/v1``,
                                 e.g. ``vllm serve Senqiao/VisionThink-Efficient``)
-``VISIONTHINK_MODEL``           model name (default ``Senqiao/VisionThink-Efficient``)
+``VISIONTHINK_MODEL``           model name (default ``Senqiao/VisionThink-Efficient``); without
+                                ``VISIONTHINK_BASE_URL``, ``demo``, ``tiny``, ``tiny-qwen3-vl``
+                                or a local checkpoint folder runs in this process
+                                (``ChatQwenVL``): no second server
 ``VISIONTHINK_API_KEY``         API key (default ``OPENAI_API_KEY``, else ``EMPTY`` for vLLM)
 ``VISIONTHINK_MODE``            ``prompted`` (default, VisionThink checkpoints) or ``native``
 ``VISIONTHINK_TOOL_MODE``       ``resize`` (default, VisionThink), ``zoom`` (a region,
@@ -17,7 +20,17 @@
 ``VISIONTHINK_ALLOW_LOCAL_FILES``   ``1`` lets image blocks name files on the server
                                 (``file_path``, ``file://``); off by default: any client
                                 could otherwise make the server read its own files
+``VISIONTHINK_MAX_QUESTION_CHARS``  characters of question text (default 16000); a longer or
+                                an empty question is refused before the model is called
+``VISIONTHINK_IMAGE_CACHE_MB``  decoded images kept between turns, in MiB (default 256)
+``VISIONTHINK_IMAGE_CACHE_ENTRY_PIXELS``  images with more pixels are never kept between
+                                turns (default 16777216, 4096²)
 ==============================  ==========================================================
+
+The request body is capped by the API server itself: ``HTTP_MAX_REQUEST_BODY_BYTES`` (set to
+72 MiB in ``langgraph.json``, which holds the largest image the graph accepts, 50 MiB, as
+base64; the server's own default is 300 MB). A larger body is answered HTTP 413 as it streams
+in, before it is parsed or stored.
 
 No checkpointer here: the server provides persistence.
 """
@@ -26,6 +39,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from visionthink_agent import create_visionthink_agent
@@ -34,7 +48,16 @@ from visionthink_agent.backends.openai_compatible import (
     DEFAULT_BASE_URL,
     create_openai_compatible_model,
 )
+from visionthink_agent.graph.image_store import (
+    DEFAULT_CACHE_BYTES,
+    DEFAULT_CACHE_ENTRY_PIXELS,
+    configure_image_cache,
+)
 from visionthink_agent.protocol import TOOL_MODES
+from visionthink_agent.questions import DEFAULT_MAX_QUESTION_CHARS
+
+IN_PROCESS_MODELS = ("demo", "tiny", "tiny-qwen3-vl")
+"""``VISIONTHINK_MODEL`` names that run in the server's process (besides a checkpoint folder)."""
 
 
 def build_graph(env: Mapping[str, str] = os.environ) -> Any:
@@ -42,13 +65,12 @@ def build_graph(env: Mapping[str, str] = os.environ) -> Any:
     mode = env.get("VISIONTHINK_MODE", "prompted")
     if mode not in ("prompted", "native"):
         raise ValueError(f"VISIONTHINK_MODE must be 'prompted' or 'native', got {mode!r}")
-    model = create_openai_compatible_model(
-        env.get("VISIONTHINK_MODEL", DEFAULT_MODEL),
-        base_url=env.get("VISIONTHINK_BASE_URL", DEFAULT_BASE_URL),
-        api_key=env.get("VISIONTHINK_API_KEY"),
-        temperature=float(env.get("VISIONTHINK_TEMPERATURE", "0")),
-        max_tokens=int(env.get("VISIONTHINK_MAX_TOKENS", "8192")),
-        family=env.get("VISIONTHINK_FAMILY") or None,
+    model = _model(env)
+    configure_image_cache(
+        max_bytes=int(env.get("VISIONTHINK_IMAGE_CACHE_MB", DEFAULT_CACHE_BYTES // 2**20)) * 2**20,
+        max_entry_pixels=int(
+            env.get("VISIONTHINK_IMAGE_CACHE_ENTRY_PIXELS", DEFAULT_CACHE_ENTRY_PIXELS)
+        ),
     )
     tool_mode = env.get("VISIONTHINK_TOOL_MODE", "resize")
     if tool_mode not in TOOL_MODES:
@@ -62,8 +84,33 @@ def build_graph(env: Mapping[str, str] = os.environ) -> Any:
         max_resizes=int(env.get("VISIONTHINK_MAX_RESIZES", "1")),
         allow_private_urls=env.get("VISIONTHINK_ALLOW_PRIVATE_URLS", "0") == "1",
         allow_local_files=env.get("VISIONTHINK_ALLOW_LOCAL_FILES", "0") == "1",
+        max_question_chars=int(
+            env.get("VISIONTHINK_MAX_QUESTION_CHARS", DEFAULT_MAX_QUESTION_CHARS)
+        ),
     )
     return agent.compile(name="visionthink")
+
+
+def _model(env: Mapping[str, str]) -> Any:
+    """The in-process model for ``demo`` / ``tiny`` / a checkpoint folder without a base URL,
+    else the OpenAI-compatible client."""
+    name = env.get("VISIONTHINK_MODEL", DEFAULT_MODEL)
+    max_tokens = int(env.get("VISIONTHINK_MAX_TOKENS", "8192"))
+    temperature = float(env.get("VISIONTHINK_TEMPERATURE", "0"))
+    if not env.get("VISIONTHINK_BASE_URL") and (
+        name in IN_PROCESS_MODELS or Path(name).expanduser().is_dir()
+    ):
+        from visionthink_agent.backends.transformers_chat import ChatQwenVL
+
+        return ChatQwenVL(model=name, max_new_tokens=max_tokens, temperature=temperature)
+    return create_openai_compatible_model(
+        name,
+        base_url=env.get("VISIONTHINK_BASE_URL", DEFAULT_BASE_URL),
+        api_key=env.get("VISIONTHINK_API_KEY"),
+        temperature=temperature,
+        max_tokens=max_tokens,
+        family=env.get("VISIONTHINK_FAMILY") or None,
+    )
 
 
 graph = build_graph()
