@@ -20,6 +20,9 @@
 ``VISIONTHINK_ALLOW_LOCAL_FILES``   ``1`` lets image blocks name files on the server
                                 (``file_path``, ``file://``); off by default: any client
                                 could otherwise make the server read its own files
+``VISIONTHINK_MAX_PIXELS``      refuse images with more pixels (default 89478485, Pillow's
+                                own guard, which this limit replaces, above it as well)
+``VISIONTHINK_MAX_BYTES``       refuse larger image files or downloads (default 52428800)
 ``VISIONTHINK_MAX_QUESTION_CHARS``  characters of question text (default 16000); a longer or
                                 an empty question is refused before the model is called
 ``VISIONTHINK_IMAGE_CACHE_MB``  decoded images kept between turns, in MiB (default 256)
@@ -53,6 +56,7 @@ from visionthink_agent.graph.image_store import (
     DEFAULT_CACHE_ENTRY_PIXELS,
     configure_image_cache,
 )
+from visionthink_agent.images import DEFAULT_LIMITS, ImageLimits
 from visionthink_agent.protocol import TOOL_MODES
 from visionthink_agent.questions import DEFAULT_MAX_QUESTION_CHARS
 
@@ -65,7 +69,11 @@ def build_graph(env: Mapping[str, str] = os.environ) -> Any:
     mode = env.get("VISIONTHINK_MODE", "prompted")
     if mode not in ("prompted", "native"):
         raise ValueError(f"VISIONTHINK_MODE must be 'prompted' or 'native', got {mode!r}")
-    model = _model(env)
+    limits = ImageLimits(
+        max_pixels=int(env.get("VISIONTHINK_MAX_PIXELS", DEFAULT_LIMITS.max_pixels)),
+        max_bytes=int(env.get("VISIONTHINK_MAX_BYTES", DEFAULT_LIMITS.max_bytes)),
+    )
+    model = _model(env, limits)
     configure_image_cache(
         max_bytes=int(env.get("VISIONTHINK_IMAGE_CACHE_MB", DEFAULT_CACHE_BYTES // 2**20)) * 2**20,
         max_entry_pixels=int(
@@ -84,6 +92,7 @@ def build_graph(env: Mapping[str, str] = os.environ) -> Any:
         max_resizes=int(env.get("VISIONTHINK_MAX_RESIZES", "1")),
         allow_private_urls=env.get("VISIONTHINK_ALLOW_PRIVATE_URLS", "0") == "1",
         allow_local_files=env.get("VISIONTHINK_ALLOW_LOCAL_FILES", "0") == "1",
+        image_limits=limits,
         max_question_chars=int(
             env.get("VISIONTHINK_MAX_QUESTION_CHARS", DEFAULT_MAX_QUESTION_CHARS)
         ),
@@ -91,7 +100,7 @@ def build_graph(env: Mapping[str, str] = os.environ) -> Any:
     return agent.compile(name="visionthink")
 
 
-def _model(env: Mapping[str, str]) -> Any:
+def _model(env: Mapping[str, str], limits: ImageLimits) -> Any:
     """The in-process model for ``demo`` / ``tiny`` / a checkpoint folder without a base URL,
     else the OpenAI-compatible client."""
     name = env.get("VISIONTHINK_MODEL", DEFAULT_MODEL)
@@ -102,7 +111,13 @@ def _model(env: Mapping[str, str]) -> Any:
     ):
         from visionthink_agent.backends.transformers_chat import ChatQwenVL
 
-        return ChatQwenVL(model=name, max_new_tokens=max_tokens, temperature=temperature)
+        return ChatQwenVL(
+            model=name,
+            max_new_tokens=max_tokens,
+            temperature=temperature,
+            max_pixels=limits.max_pixels,
+            max_bytes=limits.max_bytes,
+        )
     return create_openai_compatible_model(
         name,
         base_url=env.get("VISIONTHINK_BASE_URL", DEFAULT_BASE_URL),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 from pathlib import Path
 
@@ -12,7 +14,13 @@ from PIL import Image
 
 from visionthink_agent import protocol
 from visionthink_agent.backends.transformers_chat import ChatQwenVL, _tool_calls, to_qwen_messages
-from visionthink_agent.images import encode_image, visual_tokens
+from visionthink_agent.images import (
+    ImageLimits,
+    ImageTooLargeError,
+    LocalFileError,
+    encode_image,
+    visual_tokens,
+)
 
 
 class TestChatQwenVLStandard(ChatModelUnitTests):
@@ -138,6 +146,46 @@ def test_closing_a_stream_early_stops_generation(tiny_checkpoint: Path) -> None:
     assert reply.usage_metadata is not None
     assert reply.usage_metadata["output_tokens"] <= 2
     assert time.perf_counter() - started < 30
+
+
+async def test_a_cancelled_async_call_stops_generating_at_once(tiny_checkpoint: Path) -> None:
+    """A cancelled ``ainvoke`` (Ctrl-C in ``visionthink eval``) stops its generation: it ran in
+    the loop's executor to its last token before, and the process waited for it at exit."""
+    chat = ChatQwenVL(model=str(tiny_checkpoint), device="cpu", max_tokens=20_000)
+    chat.engine()
+    task = asyncio.create_task(chat.ainvoke([image_message()]))
+    while not any(t.name == "qwen-vl-generate" for t in threading.enumerate()):
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    started = time.perf_counter()
+    reply = await chat.ainvoke([image_message()], max_tokens=2)  # the engine is free again
+    assert reply.usage_metadata is not None
+    assert time.perf_counter() - started < 20
+    assert all(t.daemon for t in threading.enumerate() if t.name == "qwen-vl-generate")
+
+
+def test_image_limits_and_local_files_are_settings_of_the_model(
+    tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    png = encode_image(Image.new("RGB", (40, 30)), "PNG")
+    path = tmp_path / "x.png"
+    path.write_bytes(png.data)
+    local = HumanMessage([{"type": "text", "text": "?"}, {"type": "image", "file_path": str(path)}])
+    inline = HumanMessage([{"type": "image", "base64": png.base64, "mime_type": "image/png"}])
+    with pytest.raises(LocalFileError, match="allow_local_files=True"):
+        ChatQwenVL(model=str(tiny_checkpoint), device="cpu", max_tokens=2).invoke([local])
+    allowed = ChatQwenVL(
+        model=str(tiny_checkpoint), device="cpu", max_tokens=2, allow_local_files=True
+    )
+    assert isinstance(allowed.invoke([local]), AIMessage)
+    with pytest.raises(ImageTooLargeError, match="over the limit of 1000"):
+        ChatQwenVL(model=str(tiny_checkpoint), max_tokens=2, max_pixels=1000).invoke([inline])
+    with pytest.raises(ImageTooLargeError, match="10-byte limit"):
+        to_qwen_messages([inline], limits=ImageLimits(max_bytes=10))
+    assert to_qwen_messages([inline], limits=ImageLimits(max_pixels=1200))[1][0].size == (40, 30)
 
 
 def tool_image_message(size: tuple[int, int] = (112, 84)) -> ToolMessage:

@@ -34,14 +34,16 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import queue
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import (
     AIMessage,
@@ -62,12 +64,13 @@ from pydantic import ConfigDict, Field
 
 from visionthink_agent.backends import DEFAULT_MODEL
 from visionthink_agent.backends.families import ModelFamily, resolve_family
-from visionthink_agent.images import is_image_block, load_image
+from visionthink_agent.images import DEFAULT_LIMITS, ImageLimits, is_image_block, load_image
 from visionthink_agent.parsing import parse_tool_call
 
 __all__ = ["DEFAULT_MODEL", "ChatQwenVL", "to_qwen_messages"]
 
 
+T = TypeVar("T")
 _ENGINES: dict[tuple[Any, ...], Any] = {}
 _ENGINES_LOCK = threading.Lock()
 
@@ -104,6 +107,16 @@ class ChatQwenVL(BaseChatModel):
     """Passed to ``from_pretrained`` (e.g. ``sdpa``, ``flash_attention_2``)."""
     streaming: bool = False
     """Stream tokens in ``invoke`` too (callbacks get each token)."""
+    max_pixels: int = ImageLimits.max_pixels
+    """Refuse images with more pixels than this (decompression-bomb guard of ``load_image``)."""
+    max_bytes: int = ImageLimits.max_bytes
+    """Refuse image files, data or downloads larger than this."""
+    allow_private_urls: bool = False
+    """Let an image URL point at a private, loopback or link-local address."""
+    allow_local_files: bool = False
+    """Let an image block name a local file (``file_path``, ``file://``, a path); off by
+    default, as in the graph: messages may come from a client, which must not make this process
+    read its own files."""
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -231,6 +244,27 @@ class ChatQwenVL(BaseChatModel):
         result = self._run(messages, stop, on_text, kwargs)
         return ChatResult(generations=[ChatGeneration(message=self._message(result, kwargs))])
 
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        """As ``_generate``, on a daemon thread that a cancelled call stops after its token.
+
+        LangChain's default runs ``_generate`` in the event loop's executor, whose threads the
+        interpreter waits for at exit: a Ctrl-C during ``visionthink eval`` then waited for
+        every generation in flight to run to its last token (minutes).
+        """
+        sync_manager = run_manager.get_sync() if run_manager is not None else None
+        on_text = sync_manager.on_llm_new_token if sync_manager and self.streaming else None
+        cancel = threading.Event()
+        result = await _on_daemon_thread(
+            lambda: self._run(messages, stop, on_text, kwargs, cancel), cancel
+        )
+        return ChatResult(generations=[ChatGeneration(message=self._message(result, kwargs))])
+
     def _stream(
         self,
         messages: list[BaseMessage],
@@ -301,7 +335,12 @@ class ChatQwenVL(BaseChatModel):
         kwargs: dict[str, Any],
         cancel: threading.Event | None = None,
     ) -> Any:
-        qwen_messages, images = to_qwen_messages(messages)
+        qwen_messages, images = to_qwen_messages(
+            messages,
+            limits=ImageLimits(max_pixels=self.max_pixels, max_bytes=self.max_bytes),
+            allow_private_urls=self.allow_private_urls,
+            allow_local_files=self.allow_local_files,
+        )
         tools = _offered_tools(kwargs)
         return self.engine(kwargs.get("model")).generate(
             qwen_messages,
@@ -346,6 +385,10 @@ class ChatQwenVL(BaseChatModel):
 
 def to_qwen_messages(
     messages: Sequence[BaseMessage],
+    *,
+    limits: ImageLimits = DEFAULT_LIMITS,
+    allow_private_urls: bool = False,
+    allow_local_files: bool = False,
 ) -> tuple[list[dict[str, Any]], list[Image.Image]]:
     """LangChain messages → Qwen chat-template messages and the images in order.
 
@@ -354,7 +397,8 @@ def to_qwen_messages(
     caller decides first look or high resolution). ``ToolMessage`` becomes a user turn in
     Qwen's ``<tool_response>`` form, images included, consecutive ones sharing one turn as in
     Qwen2.5's template; an ``AIMessage`` whose text lacks its ``tool_calls`` gets them written
-    in Qwen's ``<tool_call>`` form.
+    in Qwen's ``<tool_call>`` form. Images are read under ``limits``, ``allow_private_urls``
+    and ``allow_local_files`` (as :func:`~visionthink_agent.images.load_image` takes them).
 
     Example:
         >>> from langchain_core.messages import HumanMessage, SystemMessage
@@ -368,7 +412,18 @@ def to_qwen_messages(
 
     Raises:
         ValueError: a content block that is neither text nor an image.
+        visionthink_agent.images.ImageError: an image that cannot be read under those settings.
     """
+
+    def read(block: Any) -> Image.Image:
+        return load_image(
+            block,
+            max_pixels=limits.max_pixels,
+            max_bytes=limits.max_bytes,
+            allow_private_urls=allow_private_urls,
+            allow_local_files=allow_local_files,
+        ).high_res()
+
     converted: list[dict[str, Any]] = []
     images: list[Image.Image] = []
     responses: list[dict[str, Any]] | None = None  # parts of the current run of tool results
@@ -378,13 +433,13 @@ def to_qwen_messages(
         if isinstance(message, SystemMessage):
             converted.append({"role": "system", "content": message.text})
         elif isinstance(message, HumanMessage):
-            converted.append({"role": "user", "content": _parts(message.content, images)})
+            converted.append({"role": "user", "content": _parts(message.content, images, read)})
         elif isinstance(message, AIMessage):
             converted.append({"role": "assistant", "content": _assistant_text(message)})
         elif isinstance(message, ToolMessage):
             response = [
                 _text("<tool_response>\n"),
-                *_parts(message.content, images),
+                *_parts(message.content, images, read),
                 _text("\n</tool_response>"),
             ]
             if responses is None:
@@ -400,12 +455,47 @@ def to_qwen_messages(
     return converted, images
 
 
+async def _on_daemon_thread(work: Callable[[], T], cancel: threading.Event) -> T:
+    """``await`` ``work()`` run on a daemon thread; a cancelled wait sets ``cancel``.
+
+    Unlike the loop's executor, the thread does not hold the process open at exit, and the
+    work (a generation checking ``cancel`` after each token) stops soon after the caller
+    gave up on it.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
+
+    def run() -> None:
+        try:
+            outcome: tuple[Any, BaseException | None] = (work(), None)
+        except BaseException as exc:  # handed to the awaiting task
+            outcome = (None, exc)
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting
+            loop.call_soon_threadsafe(settle, *outcome)
+
+    threading.Thread(target=run, daemon=True, name="qwen-vl-generate").start()
+    try:
+        return await future
+    finally:
+        cancel.set()
+
+
 def _text(text: str) -> dict[str, Any]:
     return {"type": "text", "text": text}
 
 
-def _parts(content: str | list[Any], images: list[Image.Image]) -> list[dict[str, Any]]:
-    """Content as Qwen parts; each image is loaded and appended to ``images``."""
+def _parts(
+    content: str | list[Any], images: list[Image.Image], read: Callable[[Any], Image.Image]
+) -> list[dict[str, Any]]:
+    """Content as Qwen parts; each image is ``read`` and appended to ``images``."""
     if isinstance(content, str):
         return [_text(content)]
     parts: list[dict[str, Any]] = []
@@ -413,7 +503,7 @@ def _parts(content: str | list[Any], images: list[Image.Image]) -> list[dict[str
         if isinstance(block, str):
             parts.append(_text(block))
         elif is_image_block(block):
-            images.append(load_image(block).high_res())
+            images.append(read(block))
             parts.append({"type": "image"})
         elif isinstance(block, dict) and block.get("type") == "text":
             parts.append(_text(block.get("text", "")))

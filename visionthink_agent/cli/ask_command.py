@@ -39,6 +39,7 @@ from visionthink_agent.images import (
     DEFAULT_PIXEL_LIMIT,
     QWEN2_5_VL,
     ImageError,
+    ImageLimits,
     PixelBox,
     SourceImage,
     TokenAccount,
@@ -259,6 +260,8 @@ def _build_model(args: argparse.Namespace) -> Any:
         max_new_tokens=max_tokens,
         temperature=args.temperature,
         streaming=True,
+        max_pixels=args.max_pixels,
+        max_bytes=args.max_bytes,
     )
     try:
         model.engine()  # load now, so a missing checkpoint fails before any output
@@ -286,6 +289,7 @@ def _ask(args: argparse.Namespace, source: SourceImage, model: Any) -> int:
         mode=args.mode,
         tool_mode=args.tool_mode,
         max_question_chars=args.max_question_chars,
+        image_limits=ImageLimits(max_pixels=args.max_pixels, max_bytes=args.max_bytes),
     ).compile()
     from visionthink_agent.backends.families import family_of
 

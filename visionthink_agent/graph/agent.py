@@ -43,7 +43,7 @@ from visionthink_agent.graph.results import (
 )
 from visionthink_agent.graph.state import VisionThinkInput, VisionThinkOutput, VisionThinkState
 from visionthink_agent.graph.turns import parse_model_turn, turn_calls
-from visionthink_agent.images import VisionGeometry, is_image_block
+from visionthink_agent.images import DEFAULT_LIMITS, ImageLimits, VisionGeometry, is_image_block
 from visionthink_agent.questions import (
     DEFAULT_MAX_QUESTION_CHARS,
     check_question_length,
@@ -105,6 +105,7 @@ def normalise_new_messages(
     *,
     allow_private_urls: bool = False,
     allow_local_files: bool = False,
+    image_limits: ImageLimits = DEFAULT_LIMITS,
     max_question_chars: int = DEFAULT_MAX_QUESTION_CHARS,
 ) -> list[BaseMessage]:
     """Check the question sent since the last model turn and normalise its images.
@@ -151,7 +152,10 @@ def normalise_new_messages(
         assert not isinstance(message.content, str)
         content = [
             normalise_image_block(
-                b, allow_private_urls=allow_private_urls, allow_local_files=allow_local_files
+                b,
+                allow_private_urls=allow_private_urls,
+                allow_local_files=allow_local_files,
+                image_limits=image_limits,
             )
             if is_image_block(b)
             else b
@@ -176,6 +180,7 @@ def create_visionthink_agent(
     image_in_tool_message: bool = False,
     allow_private_urls: bool = False,
     allow_local_files: bool = False,
+    image_limits: ImageLimits = DEFAULT_LIMITS,
     drop_history_images: bool = False,
     geometry: VisionGeometry | None = None,
     max_question_chars: int = DEFAULT_MAX_QUESTION_CHARS,
@@ -221,6 +226,8 @@ def create_visionthink_agent(
         allow_private_urls: let image URLs point at private / loopback addresses.
         allow_local_files: let image blocks name local files (``file_path``, ``file://``, a
             path); off by default, like private URLs.
+        image_limits: the pixel and byte limits every image is read under
+            (:class:`~visionthink_agent.images.ImageLimits`; ``load_image``'s defaults).
         drop_history_images: on a follow-up, leave the earlier questions' images out of the
             request (a short note stands in for each; the image the question is about keeps its
             first look, and it may be resized again). Off by default: the whole conversation
@@ -272,6 +279,7 @@ def create_visionthink_agent(
                 system_prompt=prompt,
                 allow_private_urls=allow_private_urls,
                 allow_local_files=allow_local_files,
+                image_limits=image_limits,
                 drop_history_images=drop_history_images,
             )
         return native_messages(
@@ -279,6 +287,7 @@ def create_visionthink_agent(
             system_prompt=prompt,
             allow_private_urls=allow_private_urls,
             allow_local_files=allow_local_files,
+            image_limits=image_limits,
             drop_history_images=drop_history_images,
         )
 
@@ -292,6 +301,7 @@ def create_visionthink_agent(
             messages,
             allow_private_urls=allow_private_urls,
             allow_local_files=allow_local_files,
+            image_limits=image_limits,
             max_question_chars=max_question_chars,
         )
         by_id = {m.id: m for m in changed}
@@ -320,6 +330,7 @@ def create_visionthink_agent(
             turn_limit=calls,
             allow_private_urls=allow_private_urls,
             allow_local_files=allow_local_files,
+            image_limits=image_limits,
             drop_history_images=drop_history_images,
             geometry=geometry,
         )
@@ -357,6 +368,7 @@ def create_visionthink_agent(
             embed_image=False,
             allow_private_urls=allow_private_urls,
             allow_local_files=allow_local_files,
+            image_limits=image_limits,
             drop_history_images=drop_history_images,
         )
         return {"messages": replies}

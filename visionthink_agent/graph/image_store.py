@@ -34,6 +34,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from visionthink_agent.images import (
+    DEFAULT_LIMITS,
+    ImageLimits,
     PixelBox,
     SourceImage,
     encode_image,
@@ -273,7 +275,11 @@ def block_zoom_box(block: Mapping[str, Any]) -> PixelBox | None:
 
 
 def normalise_image_block(
-    block: Any, *, allow_private_urls: bool = False, allow_local_files: bool = False
+    block: Any,
+    *,
+    allow_private_urls: bool = False,
+    allow_local_files: bool = False,
+    image_limits: ImageLimits = DEFAULT_LIMITS,
 ) -> dict[str, Any]:
     """Load an image block in any supported format and return its one state copy.
 
@@ -286,6 +292,8 @@ def normalise_image_block(
         allow_private_urls: let ``load_image`` fetch loopback / private addresses.
         allow_local_files: let image blocks name local files (``file_path``, ``file://``, a
             path); off by default, like private URLs.
+        image_limits: the pixel and byte limits every image is read under
+            (:class:`~visionthink_agent.images.ImageLimits`; ``load_image``'s defaults).
 
     Raises:
         visionthink_agent.images.ImageError: the image cannot be read; the message says why.
@@ -293,7 +301,10 @@ def normalise_image_block(
     if isinstance(block, Mapping) and image_block_id(block) and block.get("base64"):
         return dict(block)
     key, data, source = _state_copy(
-        block, allow_private_urls=allow_private_urls, allow_local_files=allow_local_files
+        block,
+        allow_private_urls=allow_private_urls,
+        allow_local_files=allow_local_files,
+        image_limits=image_limits,
     )
     if source.data is None:  # built from a PIL image: the state copy is a PNG
         mime_type = "image/png"
@@ -308,21 +319,23 @@ def normalise_image_block(
 
 
 def _state_copy(
-    block: Any, *, allow_private_urls: bool, allow_local_files: bool
+    block: Any, *, allow_private_urls: bool, allow_local_files: bool, image_limits: ImageLimits
 ) -> tuple[str, bytes, SourceImage]:
     """(id, file bytes, source) of an image, the source cached under its id.
 
     Inline data is hashed before it is opened: an image this process has already read (the same
     picture asked about again) is not parsed a second time.
     """
-    data = inline_image_bytes(block)
+    data = inline_image_bytes(block, max_bytes=image_limits.max_bytes)
     if data is not None:
         key = image_key(data)
         cached = _CACHE.get(key)
         if cached is not None:
-            return key, data, cached
+            return key, data, image_limits.check(cached)
     source = load_image(
         block if data is None else data,
+        max_pixels=image_limits.max_pixels,
+        max_bytes=image_limits.max_bytes,
         allow_private_urls=allow_private_urls,
         allow_local_files=allow_local_files,
     )
@@ -347,7 +360,11 @@ def _incoming_base64(block: Any, data: bytes) -> str | None:
 
 
 def source_for_block(
-    block: Mapping[str, Any], *, allow_private_urls: bool = False, allow_local_files: bool = False
+    block: Mapping[str, Any],
+    *,
+    allow_private_urls: bool = False,
+    allow_local_files: bool = False,
+    image_limits: ImageLimits = DEFAULT_LIMITS,
 ) -> SourceImage:
     """The ``SourceImage`` behind an image block, from the per-process cache when possible.
 
@@ -363,11 +380,15 @@ def source_for_block(
     if key is not None:
         cached = _CACHE.get(key)
         if cached is not None:
-            return cached
+            return image_limits.check(cached)
         if not has_image_data(block):
             raise KeyError(f"image {key!r} is not in this process' cache")
     source = load_image(
-        block, allow_private_urls=allow_private_urls, allow_local_files=allow_local_files
+        block,
+        max_pixels=image_limits.max_pixels,
+        max_bytes=image_limits.max_bytes,
+        allow_private_urls=allow_private_urls,
+        allow_local_files=allow_local_files,
     )
     if key is not None:
         _CACHE.put(key, source)

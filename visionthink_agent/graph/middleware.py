@@ -50,7 +50,7 @@ from visionthink_agent.graph.results import (
 from visionthink_agent.graph.state import VisionThinkResult
 from visionthink_agent.graph.turns import parse_model_turn, turn_calls
 from visionthink_agent.graph.zoom_tool import create_zoom_image_tool
-from visionthink_agent.images import QWEN2_5_VL, VisionGeometry
+from visionthink_agent.images import DEFAULT_LIMITS, QWEN2_5_VL, ImageLimits, VisionGeometry
 from visionthink_agent.questions import DEFAULT_MAX_QUESTION_CHARS
 
 __all__ = ["VisionThinkAgentState", "VisionThinkMiddleware"]
@@ -100,6 +100,8 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
         allow_private_urls: let image URLs point at private / loopback addresses.
         allow_local_files: let image blocks name local files (``file_path``, ``file://``, a
             path); off by default, like private URLs.
+        image_limits: the pixel and byte limits every image is read under
+            (:class:`~visionthink_agent.images.ImageLimits`; ``load_image``'s defaults).
         drop_history_images: leave earlier questions' images out of the requests (see
             :func:`~visionthink_agent.graph.agent.create_visionthink_agent`).
         geometry: the model family's token arithmetic for the token account (Qwen2.5-VL by
@@ -123,6 +125,7 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
         system_prompt: str | None = None,
         allow_private_urls: bool = False,
         allow_local_files: bool = False,
+        image_limits: ImageLimits = DEFAULT_LIMITS,
         drop_history_images: bool = False,
         geometry: VisionGeometry = QWEN2_5_VL,
         max_question_chars: int = DEFAULT_MAX_QUESTION_CHARS,
@@ -146,6 +149,7 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
         self.system_prompt = default if system_prompt is None else system_prompt
         self.allow_private_urls = allow_private_urls
         self.allow_local_files = allow_local_files
+        self.image_limits = image_limits
         self.drop_history_images = drop_history_images
         self.geometry = geometry
         self.max_question_chars = max_question_chars
@@ -158,6 +162,7 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
                     embed_image=False,
                     allow_private_urls=allow_private_urls,
                     allow_local_files=allow_local_files,
+                    image_limits=image_limits,
                     drop_history_images=drop_history_images,
                 )
             )
@@ -169,6 +174,7 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
                     embed_image=False,
                     allow_private_urls=allow_private_urls,
                     allow_local_files=allow_local_files,
+                    image_limits=image_limits,
                 )
             )
         self.tools = tools
@@ -183,6 +189,7 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
             max_zooms=self.max_zooms,
             allow_private_urls=self.allow_private_urls,
             allow_local_files=self.allow_local_files,
+            image_limits=self.image_limits,
             drop_history_images=self.drop_history_images,
         )
 
@@ -193,6 +200,7 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
             state["messages"],
             allow_private_urls=self.allow_private_urls,
             allow_local_files=self.allow_local_files,
+            image_limits=self.image_limits,
             max_question_chars=self.max_question_chars,
         )
         return {"messages": changed, **empty_result()}
@@ -205,6 +213,7 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
                 system_prompt=self.system_prompt,
                 allow_private_urls=self.allow_private_urls,
                 allow_local_files=self.allow_local_files,
+                image_limits=self.image_limits,
                 drop_history_images=self.drop_history_images,
             )
             system, rest = rendered[0], rendered[1:]
@@ -216,6 +225,7 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
             messages,
             allow_private_urls=self.allow_private_urls,
             allow_local_files=self.allow_local_files,
+            image_limits=self.image_limits,
             drop_history_images=self.drop_history_images,
         )
         return request.override(messages=rendered, system_message=SystemMessage(note))  # type: ignore[arg-type]
@@ -295,6 +305,7 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
             turn_limit=state.get("status") == "turn_limit",
             allow_private_urls=self.allow_private_urls,
             allow_local_files=self.allow_local_files,
+            image_limits=self.image_limits,
             drop_history_images=self.drop_history_images,
             geometry=self.geometry,
         )

@@ -41,7 +41,13 @@ from visionthink_agent.graph.conversation import (
     question_start,
 )
 from visionthink_agent.graph.image_store import block_zoom_box, image_block_id, source_for_block
-from visionthink_agent.images import EncodedImage, SourceImage, is_image_block
+from visionthink_agent.images import (
+    DEFAULT_LIMITS,
+    EncodedImage,
+    ImageLimits,
+    SourceImage,
+    is_image_block,
+)
 
 __all__ = [
     "HISTORY_IMAGE_NOTE",
@@ -84,6 +90,7 @@ def resolve_image(
     *,
     allow_private_urls: bool = False,
     allow_local_files: bool = False,
+    image_limits: ImageLimits = DEFAULT_LIMITS,
 ) -> SourceImage:
     """The ``SourceImage`` of an image block, finding a referenced image's copy in ``messages``.
 
@@ -100,7 +107,10 @@ def resolve_image(
     """
     try:
         return source_for_block(
-            block, allow_private_urls=allow_private_urls, allow_local_files=allow_local_files
+            block,
+            allow_private_urls=allow_private_urls,
+            allow_local_files=allow_local_files,
+            image_limits=image_limits,
         )
     except KeyError:
         key = image_block_id(block)
@@ -110,7 +120,10 @@ def resolve_image(
                 f"image {key!r} is referenced but its data is not in the conversation"
             ) from None
         return source_for_block(
-            stored, allow_private_urls=allow_private_urls, allow_local_files=allow_local_files
+            stored,
+            allow_private_urls=allow_private_urls,
+            allow_local_files=allow_local_files,
+            image_limits=image_limits,
         )
 
 
@@ -154,11 +167,13 @@ class _Renderer:
         messages: Sequence[BaseMessage],
         allow_private_urls: bool,
         allow_local_files: bool,
+        image_limits: ImageLimits,
         drop_history_images: bool = False,
     ) -> None:
         self.messages = messages
         self.allow_private_urls = allow_private_urls
         self.allow_local_files = allow_local_files
+        self.image_limits = image_limits
         self.omitted = history_image_messages(messages) if drop_history_images else set()
 
     def source(self, block: Mapping[str, Any]) -> SourceImage:
@@ -167,6 +182,7 @@ class _Renderer:
             self.messages,
             allow_private_urls=self.allow_private_urls,
             allow_local_files=self.allow_local_files,
+            image_limits=self.image_limits,
         )
 
     def first_look(self, block: Mapping[str, Any]) -> dict[str, Any]:
@@ -196,6 +212,7 @@ def prompted_messages(
     system_prompt: str = protocol.SYSTEM_PROMPT,
     allow_private_urls: bool = False,
     allow_local_files: bool = False,
+    image_limits: ImageLimits = DEFAULT_LIMITS,
     drop_history_images: bool = False,
 ) -> list[BaseMessage]:
     """Render a conversation exactly as protocol §1, for a model that parses its own tool calls.
@@ -213,6 +230,8 @@ def prompted_messages(
         allow_private_urls: let image URLs point at private / loopback addresses.
         allow_local_files: let image blocks name local files (``file_path``, ``file://``, a
             path); off by default, like private URLs.
+        image_limits: the pixel and byte limits every image is read under
+            (:class:`~visionthink_agent.images.ImageLimits`; ``load_image``'s defaults).
         drop_history_images: leave out the images of earlier questions
             (:func:`history_image_messages`; :data:`HISTORY_IMAGE_NOTE` stands in for each).
 
@@ -225,7 +244,9 @@ def prompted_messages(
         >>> [(m.type, m.content) for m in sent[1:]]
         [('human', '2+2?'), ('ai', '<answer>4</answer>')]
     """
-    render = _Renderer(messages, allow_private_urls, allow_local_files, drop_history_images)
+    render = _Renderer(
+        messages, allow_private_urls, allow_local_files, image_limits, drop_history_images
+    )
     out: list[BaseMessage] = [SystemMessage(content=system_prompt)]
     for index, message in enumerate(messages):
         omit = index in render.omitted
@@ -263,6 +284,7 @@ def native_messages(
     system_prompt: str | None = None,
     allow_private_urls: bool = False,
     allow_local_files: bool = False,
+    image_limits: ImageLimits = DEFAULT_LIMITS,
     drop_history_images: bool = False,
 ) -> list[BaseMessage]:
     """Render a conversation for a model with native tool calling (``bind_tools``).
@@ -277,13 +299,17 @@ def native_messages(
         allow_private_urls: let image URLs point at private / loopback addresses.
         allow_local_files: let image blocks name local files (``file_path``, ``file://``, a
             path); off by default, like private URLs.
+        image_limits: the pixel and byte limits every image is read under
+            (:class:`~visionthink_agent.images.ImageLimits`; ``load_image``'s defaults).
         drop_history_images: as in :func:`prompted_messages`.
 
     Example:
         >>> [m.type for m in native_messages([HumanMessage("hi")], system_prompt="Be brief.")]
         ['system', 'human']
     """
-    render = _Renderer(messages, allow_private_urls, allow_local_files, drop_history_images)
+    render = _Renderer(
+        messages, allow_private_urls, allow_local_files, image_limits, drop_history_images
+    )
     out: list[BaseMessage] = [SystemMessage(content=system_prompt)] if system_prompt else []
     for index, message in enumerate(messages):
         omit = index in render.omitted

@@ -44,7 +44,7 @@ from visionthink_agent.graph.conversation import (
 )
 from visionthink_agent.graph.image_store import normalise_image_block, reference_block
 from visionthink_agent.graph.rendering import image_payload_block, parts_to_content, resolve_image
-from visionthink_agent.images import PixelBox, ZoomBoxError
+from visionthink_agent.images import DEFAULT_LIMITS, ImageLimits, PixelBox, ZoomBoxError
 from visionthink_agent.parsing import ToolCall, parse_tool_call, validate_tool_call
 
 __all__ = [
@@ -173,6 +173,7 @@ class _Options:
     embed_image: bool
     allow_private_urls: bool
     allow_local_files: bool
+    image_limits: ImageLimits
     drop_history_images: bool
 
 
@@ -181,9 +182,10 @@ def _grant(messages: Sequence[BaseMessage], call: ToolCall, opts: _Options) -> _
     block = current_image_block(messages)
     if block is None:
         return _NO_IMAGE_TO_ZOOM if call.is_zoom else _NO_IMAGE
-    access = {
+    access: dict[str, Any] = {
         "allow_private_urls": opts.allow_private_urls,
         "allow_local_files": opts.allow_local_files,
+        "image_limits": opts.image_limits,
     }
     stored = normalise_image_block(block, **access)
     image_id = stored["id"]
@@ -220,6 +222,7 @@ def high_res_reply(
     embed_image: bool = False,
     allow_private_urls: bool = False,
     allow_local_files: bool = False,
+    image_limits: ImageLimits = DEFAULT_LIMITS,
     drop_history_images: bool = False,
 ) -> list[BaseMessage]:
     """Answer the resize / zoom call(s) of the last model turn.
@@ -243,6 +246,8 @@ def high_res_reply(
         allow_private_urls: let image URLs point at private / loopback addresses.
         allow_local_files: let image blocks name local files (``file_path``, ``file://``, a
             path); off by default, like private URLs.
+        image_limits: the pixel and byte limits every image is read under
+            (:class:`~visionthink_agent.images.ImageLimits`; ``load_image``'s defaults).
         drop_history_images: the requests leave out earlier questions' images, so only this
             question's high-resolution views count toward ``max_resizes``.
 
@@ -270,6 +275,7 @@ def high_res_reply(
         embed_image=embed_image,
         allow_private_urls=allow_private_urls,
         allow_local_files=allow_local_files,
+        image_limits=image_limits,
         drop_history_images=drop_history_images,
     )
     call, error = _validated(calls, tool_name, tool_mode)

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from visionthink_agent import protocol
 from visionthink_agent.graph.replies import ProtocolTool, reply_in_tool_node
+from visionthink_agent.images import DEFAULT_LIMITS, ImageLimits
 
 __all__ = ["create_resize_image_tool"]
 
@@ -48,6 +49,7 @@ def create_resize_image_tool(
     embed_image: bool = True,
     allow_private_urls: bool = False,
     allow_local_files: bool = False,
+    image_limits: ImageLimits = DEFAULT_LIMITS,
     drop_history_images: bool = False,
 ) -> BaseTool:
     """The resize tool for any ``ToolNode`` (or ``create_agent``), answering as protocol §1.4.
@@ -77,6 +79,8 @@ def create_resize_image_tool(
         allow_private_urls: let image URLs point at private / loopback addresses.
         allow_local_files: let image blocks name local files (``file_path``, ``file://``, a
             path); off by default, like private URLs.
+        image_limits: the pixel and byte limits every image is read under
+            (:class:`~visionthink_agent.images.ImageLimits`; ``load_image``'s defaults).
         drop_history_images: as in :func:`~visionthink_agent.graph.high_res_reply` (set it as
             the renderers are set).
 
@@ -100,6 +104,7 @@ def create_resize_image_tool(
             embed_image=embed_image,
             allow_private_urls=allow_private_urls,
             allow_local_files=allow_local_files,
+            image_limits=image_limits,
             drop_history_images=drop_history_images,
         )
 

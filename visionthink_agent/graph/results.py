@@ -29,7 +29,7 @@ from visionthink_agent.graph.conversation import (
 from visionthink_agent.graph.image_store import block_zoom_box
 from visionthink_agent.graph.rendering import history_image_messages, resolve_image
 from visionthink_agent.graph.state import TOKEN_ACCOUNT_EVENT, Status, TokenUsage
-from visionthink_agent.images import QWEN2_5_VL, VisionGeometry
+from visionthink_agent.images import DEFAULT_LIMITS, QWEN2_5_VL, ImageLimits, VisionGeometry
 from visionthink_agent.parsing import extract_answer, is_answer
 
 __all__ = ["empty_result", "question_result", "token_account_event", "turn_limit_replies"]
@@ -71,6 +71,7 @@ def question_result(
     turn_limit: bool = False,
     allow_private_urls: bool = False,
     allow_local_files: bool = False,
+    image_limits: ImageLimits = DEFAULT_LIMITS,
     drop_history_images: bool = False,
     geometry: VisionGeometry = QWEN2_5_VL,
 ) -> dict[str, Any]:
@@ -93,6 +94,8 @@ def question_result(
         allow_private_urls: let image URLs point at private / loopback addresses.
         allow_local_files: let image blocks name local files (``file_path``, ``file://``, a
             path); off by default, like private URLs.
+        image_limits: the pixel and byte limits every image is read under
+            (:class:`~visionthink_agent.images.ImageLimits`; ``load_image``'s defaults).
         drop_history_images: the requests leave out earlier questions' images
             (:func:`~visionthink_agent.graph.rendering.history_image_messages`).
         geometry: the model family's token arithmetic (:data:`~visionthink_agent.images.
@@ -127,6 +130,7 @@ def question_result(
             messages,
             allow_private_urls=allow_private_urls,
             allow_local_files=allow_local_files,
+            image_limits=image_limits,
         )
         own = source.token_account(resized=resized, zooms=zooms, geometry=geometry)
         account = own.as_dict()
@@ -136,6 +140,7 @@ def question_result(
             drop_history_images=drop_history_images,
             allow_private_urls=allow_private_urls,
             allow_local_files=allow_local_files,
+            image_limits=image_limits,
             geometry=geometry,
         )
         sent_here = bool(image_blocks(messages[start]))
@@ -176,6 +181,7 @@ def _history_tokens(
     drop_history_images: bool,
     allow_private_urls: bool,
     allow_local_files: bool,
+    image_limits: ImageLimits,
     geometry: VisionGeometry,
 ) -> tuple[int, int]:
     """Visual tokens of the images before ``start`` that a request carries, and the baseline's.
@@ -195,6 +201,7 @@ def _history_tokens(
                 messages,
                 allow_private_urls=allow_private_urls,
                 allow_local_files=allow_local_files,
+                image_limits=image_limits,
             )
             box = block_zoom_box(block)
             account = source.token_account(

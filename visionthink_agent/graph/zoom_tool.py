@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict
 
 from visionthink_agent import protocol
 from visionthink_agent.graph.replies import ProtocolTool, reply_in_tool_node, request_budget
+from visionthink_agent.images import DEFAULT_LIMITS, ImageLimits
 
 __all__ = ["create_zoom_image_tool"]
 
@@ -46,6 +47,7 @@ def create_zoom_image_tool(
     embed_image: bool = True,
     allow_private_urls: bool = False,
     allow_local_files: bool = False,
+    image_limits: ImageLimits = DEFAULT_LIMITS,
 ) -> BaseTool:
     """The zoom tool for any ``ToolNode`` (or ``create_agent``): a crop of the original image.
 
@@ -74,6 +76,8 @@ def create_zoom_image_tool(
         allow_private_urls: let image URLs point at private / loopback addresses.
         allow_local_files: let image blocks name local files (``file_path``, ``file://``, a
             path); off by default, like private URLs.
+        image_limits: the pixel and byte limits every image is read under
+            (:class:`~visionthink_agent.images.ImageLimits`; ``load_image``'s defaults).
 
     Raises:
         ValueError: an unknown ``boxes`` or a negative ``max_zooms``.
@@ -99,6 +103,7 @@ def create_zoom_image_tool(
             embed_image=embed_image,
             allow_private_urls=allow_private_urls,
             allow_local_files=allow_local_files,
+            image_limits=image_limits,
         )
 
     function = protocol.zoom_tool_schema(boxes)["function"]

@@ -29,9 +29,11 @@ from visionthink_agent.images.first_look import (
     first_look_size,
 )
 from visionthink_agent.images.loading import (
+    DEFAULT_LIMITS,
     DEFAULT_MAX_BYTES,
     DEFAULT_PIXEL_LIMIT,
     ImageInput,
+    ImageLimits,
     SourceImage,
     inline_image_bytes,
     load_image,
@@ -56,6 +58,7 @@ from visionthink_agent.images.tokens import (
 )
 
 __all__ = [
+    "DEFAULT_LIMITS",
     "DEFAULT_MAX_BYTES",
     "DEFAULT_PIXEL_LIMIT",
     "QWEN2_5_VL",
@@ -65,6 +68,7 @@ __all__ = [
     "EncodedImage",
     "ImageError",
     "ImageInput",
+    "ImageLimits",
     "ImageTooLargeError",
     "ImageTooSmallError",
     "LocalFileError",

@@ -32,6 +32,7 @@ import re
 import threading
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
 from urllib.parse import unquote, urlsplit
@@ -73,9 +74,11 @@ from visionthink_agent.protocol import BoxConvention
 from visionthink_agent.urls import display_url
 
 __all__ = [
+    "DEFAULT_LIMITS",
     "DEFAULT_MAX_BYTES",
     "DEFAULT_PIXEL_LIMIT",
     "ImageInput",
+    "ImageLimits",
     "SourceImage",
     "inline_image_bytes",
     "load_image",
@@ -86,6 +89,53 @@ DEFAULT_PIXEL_LIMIT = 89_478_485
 call sets replaces Pillow's process-wide ``PIL.Image.MAX_IMAGE_PIXELS`` for that image, above
 it as well as below (see :func:`_pillow_guard_lifted`)."""
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """The two size limits of :func:`load_image`, as one value the graph passes along.
+
+    Every layer that reads an image a caller handed it (the graph's first look and
+    high-resolution turn, the renderers, ``ChatQwenVL``) reads it under the same limits, so a
+    limit raised once is honoured all the way to the model.
+
+    Example:
+        >>> ImageLimits(max_pixels=200_000_000).max_bytes == DEFAULT_MAX_BYTES
+        True
+    """
+
+    max_pixels: int = DEFAULT_PIXEL_LIMIT
+    """Refuse images with more pixels than this (decompression bombs)."""
+    max_bytes: int = DEFAULT_MAX_BYTES
+    """Refuse files, data or downloads larger than this."""
+
+    def check(self, source: SourceImage) -> SourceImage:
+        """``source`` if it is within these limits (an image read earlier, under others).
+
+        Example:
+            >>> ImageLimits(max_pixels=99).check(load_image(Image.new("L", (10, 10))))
+            Traceback (most recent call last):
+            ...
+            visionthink_agent.images.errors.ImageTooLargeError: image is 10x10 = 100 pixels, \
+over the limit of 99 (raise max_pixels to allow it)
+
+        Raises:
+            ImageTooLargeError: as :func:`load_image` would for the same image.
+        """
+        if source.data is not None and len(source.data) > self.max_bytes:
+            raise ImageTooLargeError(
+                f"{source.origin} is {len(source.data)} bytes, over the {self.max_bytes}-byte "
+                "limit",
+                setting="max_bytes",
+            )
+        _check_size(source.size, self.max_pixels)
+        return source
+
+
+DEFAULT_LIMITS = ImageLimits()
+"""``load_image``'s own defaults: 89,478,485 pixels, 50 MiB."""
+
+
 _PASSTHROUGH_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
 _JPEG_FORMATS = frozenset({"JPEG", "MPO"})
 """MPO is what phone cameras write (a JPEG plus extra pictures): decoded like a JPEG."""
