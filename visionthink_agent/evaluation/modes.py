@@ -32,7 +32,7 @@ from typing import Any, Literal
 from visionthink_agent.graph.conversation import zoom_boxes
 from visionthink_agent.graph.rendering import image_payload_block
 from visionthink_agent.images import QWEN2_5_VL, SourceImage, TokenAccount, VisionGeometry
-from visionthink_agent.parsing import extract_answer
+from visionthink_agent.parsing import extract_answer, is_answer
 from visionthink_agent.protocol import GENERAL_QA_SYSTEM_PROMPT
 
 __all__ = [
@@ -52,7 +52,8 @@ class ModeOutcome:
         prediction: the extracted final answer (protocol §1.6).
         output: the model's last turn, raw.
         resized: the model got the whole high-resolution image after the first look.
-        status: the agent's end status (``answered`` for the single-look baselines).
+        status: the agent's end status (``answered`` or ``no_answer`` for the single-look
+            baselines).
         visual_tokens: the token account as plain data.
         usage: summed ``usage_metadata`` of the model calls.
         latency_s: wall time of the model calls.
@@ -144,11 +145,12 @@ async def run_single_look(
     reply = await model.ainvoke(messages)
     latency = time.perf_counter() - start
     text = _message_text(reply)
+    prediction = extract_answer(text)
     return ModeOutcome(
-        prediction=extract_answer(text),
+        prediction=prediction,
         output=text,
         resized=False,
-        status="answered",
+        status="answered" if is_answer(prediction) else "no_answer",
         visual_tokens=single_look_tokens(source, view, geometry),
         usage=_usage(reply),
         latency_s=latency,

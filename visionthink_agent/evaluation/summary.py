@@ -81,6 +81,8 @@ class ModeSummary:
         zoom_ratio: share of samples that got at least one zoomed-in region.
         zooms_mean: zoomed-in regions per sample.
         high_res_ratio: share of samples that got any high-resolution view (whole or region).
+        no_answer: samples whose final turn held no answer (status ``no_answer``: empty,
+            ``<think>`` only, a stray ``</answer>``); they count as wrong.
     """
 
     mode: str
@@ -97,6 +99,7 @@ class ModeSummary:
     zoom_ratio: float = 0.0
     zooms_mean: float = 0.0
     high_res_ratio: float = 0.0
+    no_answer: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for ``summary.json``."""
@@ -157,6 +160,7 @@ def _summarize_mode(mode: str, records: list[SampleRecord]) -> ModeSummary:
         zoom_ratio=_share(r.zooms > 0 for r in records),
         zooms_mean=round(sum(r.zooms for r in records) / len(records), 3),
         high_res_ratio=_share(r.high_res for r in records),
+        no_answer=sum(r.status == "no_answer" for r in records),
     )
 
 
