@@ -67,6 +67,26 @@ def jsonl_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "data.jsonl"
 
 
+FOUR_ANSWERS = ("42", "red", "3", "oak")
+"""The answers of :func:`four_prompts`' rows, in order."""
+
+
+@pytest.fixture(scope="session")
+def four_prompts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Four converted rows (rotated gradient images, answers :data:`FOUR_ANSWERS`)."""
+    from training.data import convert
+
+    root = tmp_path_factory.mktemp("cpu_train_data")
+    rows = []
+    questions = ("What is the total?", "Which colour?", "Count.", "Word?")
+    for i, (question, answer) in enumerate(zip(questions, FOUR_ANSWERS, strict=True)):
+        gradient_image().rotate(90 * i).save(root / f"img{i}.png")
+        rows.append({"image": f"img{i}.png", "question": question, "answer": answer, "id": str(i)})
+    (root / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    convert(root / "data.jsonl", root / "train.parquet", progress=False)
+    return root / "train.parquet"
+
+
 @pytest.fixture(scope="session")
 def train_parquet(tmp_path_factory: pytest.TempPathFactory, jsonl_source: Path) -> Path:
     from training.data import convert

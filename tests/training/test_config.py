@@ -107,3 +107,29 @@ def test_cpu_config_saves_at_the_end_and_resumes():
     endless = compose_config("visionthink_cpu", ["trainer.total_training_steps=null"])
     with pytest.raises(ConfigError, match=r"^trainer\.save_freq is null .*trainer\.save_freq=N"):
         validate(endless)
+
+
+def _readme_scale_out_commands() -> list[list[str]]:
+    """The ``python training/main_ppo.py`` lines of the README's scale-out block, as arguments."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split("Scale-out: ", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    prefix = "python training/main_ppo.py "
+    return [line[len(prefix) :].split() for line in block.splitlines() if line.startswith(prefix)]
+
+
+def test_readme_scale_out_commands_compose_and_pass_verl_checks():
+    commands = _readme_scale_out_commands()
+    worlds = []
+    for args in commands:
+        name = args[1] if args[0] == "--config-name" else "visionthink_efficient"
+        config = compose_config(name, args[2:] if args[0] == "--config-name" else args)
+        validate(config)  # veRL's checks include the batch sizes' divisibility by the world size
+        trainer = config.trainer
+        worlds.append((name, trainer.nnodes * trainer.n_gpus_per_node))
+        if trainer.device == "cpu":  # the logical devices Ray must offer for the workers
+            assert config.ray_kwargs.ray_init.num_gpus == trainer.n_gpus_per_node
+    assert worlds == [
+        ("visionthink_efficient", 8),
+        ("visionthink_efficient", 32),
+        ("visionthink_cpu", 2),
+    ]

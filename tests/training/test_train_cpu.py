@@ -19,26 +19,9 @@ from typing import Any
 import pytest
 
 from tests.judge.judge_server import serve_in_thread
-from tests.training.conftest import gradient_image
 from training.demo.grpo_stage import GRPOSettings, run_grpo_stage
 
 pytestmark = [pytest.mark.slow, pytest.mark.verl]
-
-
-@pytest.fixture(scope="module")
-def four_prompts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from training.data import convert
-
-    root = tmp_path_factory.mktemp("cpu_train_data")
-    rows = []
-    for i, (question, answer) in enumerate(
-        [("What is the total?", "42"), ("Which colour?", "red"), ("Count.", "3"), ("Word?", "oak")]
-    ):
-        gradient_image().rotate(90 * i).save(root / f"img{i}.png")
-        rows.append({"image": f"img{i}.png", "question": question, "answer": answer, "id": str(i)})
-    (root / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
-    convert(root / "data.jsonl", root / "train.parquet", progress=False)
-    return root / "train.parquet"
 
 
 @pytest.fixture(scope="module")
