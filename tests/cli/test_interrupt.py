@@ -6,6 +6,7 @@ interrupted while it waits on the model (as a user would press Ctrl-C during a s
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -24,7 +25,7 @@ VISIONTHINK = Path(sys.executable).with_name("visionthink")
 
 
 class _StalledServer:
-    """Counts chat-completion requests and holds each one open until the test ends."""
+    """Lists one model, ``m``; holds each chat-completion request open until the test ends."""
 
     def __init__(self) -> None:
         self.received = threading.Event()
@@ -34,6 +35,14 @@ class _StalledServer:
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: Any) -> None:
                 pass
+
+            def do_GET(self) -> None:  # the model list the commands read first
+                body = json.dumps({"object": "list", "data": [{"id": "m"}]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
