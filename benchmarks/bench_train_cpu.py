@@ -342,32 +342,36 @@ def measure_training(model: Path, prompts: int, n: int, steps: int) -> dict[str,
         "wall_s": wall,
         "per_step": rows,
         "steady_mean": {k: statistics.mean(r[k] for r in later) for k in STEP_KEYS},
-        "peak_rss_gib": memory.peak / 2**30,
-        "peak_rss_gib_by_process": {k: v / 2**30 for k, v in memory.by_name.items()},
+        "peak_pss_gib": memory.peak / 2**30,
+        "peak_rss_gib": memory.peak_rss / 2**30,
+        "peak_pss_gib_by_process": {k: v / 2**30 for k, v in memory.by_name.items()},
     }
 
 
 class PeakTreeMemory(threading.Thread):
-    """Samples the summed resident memory of a process and all its descendants (Ray's too).
+    """Samples the summed memory of a process and all its descendants (Ray's too).
 
-    ``peak`` is the highest sum seen (bytes), ``by_name`` that sample split by process title
-    (Ray names its actors ``ray::<Class>``). Example:
+    ``peak`` is the highest summed PSS seen (bytes: each shared page, such as torch's libraries
+    that every actor maps, counted once, in shares), ``peak_rss`` the highest summed RSS (shared
+    pages counted in every process), ``by_name`` the peak PSS sample split by process title (Ray
+    names its actors ``ray::<Class>``). Example:
         >>> sampler = PeakTreeMemory(os.getpid(), every_s=0.01)
         >>> sampler.start(); time.sleep(0.05); sampler.stop()
-        >>> sampler.peak > 0
+        >>> sampler.peak_rss >= sampler.peak > 0
         True
     """
 
     def __init__(self, pid: int, every_s: float = 0.5) -> None:
         super().__init__(daemon=True)
         self.pid, self.every_s = pid, every_s
-        self.peak = 0
+        self.peak = self.peak_rss = 0
         self.by_name: dict[str, int] = {}
         self._done = threading.Event()
 
     def run(self) -> None:
         while not self._done.is_set():
             sample: dict[str, int] = {}
+            rss = 0
             try:
                 root = psutil.Process(self.pid)
                 processes = [root, *root.children(recursive=True)]
@@ -376,9 +380,12 @@ class PeakTreeMemory(threading.Thread):
             for process in processes:
                 try:
                     name = _title(process.cmdline())
-                    sample[name] = sample.get(name, 0) + process.memory_info().rss
+                    memory = process.memory_full_info()
                 except (psutil.NoSuchProcess, psutil.AccessDenied):
                     continue
+                sample[name] = sample.get(name, 0) + memory.pss
+                rss += memory.rss
+            self.peak_rss = max(self.peak_rss, rss)
             if sum(sample.values()) > self.peak:
                 self.peak, self.by_name = sum(sample.values()), sample
             self._done.wait(self.every_s)
@@ -407,6 +414,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--rollout-only",
+        action="store_true",
+        help="measure the replica and the second turn only; keep --out's training section as is",
+    )
     args = parser.parse_args()
     if args.model is None:
         from visionthink_agent.backends.tiny import default_tiny_dir, write_tiny_checkpoint
@@ -415,8 +427,10 @@ def main() -> None:
     console = Console()
     replica = measure_replica(args.model, args.prompts, args.rounds, args.max_new_tokens)
     second = measure_second_turn(args.model, args.prompts, args.rounds, args.max_new_tokens)
-    console.print("[bold]training run[/] (real entry point; a few minutes)")
-    training = measure_training(args.model, args.prompts, args.n, args.steps)
+    training = None
+    if not args.rollout_only:
+        console.print("[bold]training run[/] (real entry point; a few minutes)")
+        training = measure_training(args.model, args.prompts, args.n, args.steps)
 
     table = Table(title="hf_cpu rollout replica vs plain model.generate (greedy, same tokens)")
     for column in ("path", "median s / round", "tokens/s"):
@@ -439,6 +453,23 @@ def main() -> None:
         f"{second['median_s']['prefix_prefill']:.3f} s "
         f"({second['prefix_prefill_share_of_second_turn']:.0%}: what prefix reuse could save)"
     )
+    result = {
+        "model": str(args.model),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "torch_threads": torch.get_num_threads(),
+        "replica": replica,
+        "second_turn": second,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if training is None:
+        earlier = json.loads(args.out.read_text()) if args.out.is_file() else {}
+        result["training"] = earlier.get("training")
+        result["training_note"] = "not re-measured by this run (--rollout-only)"
+        args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        console.print(
+            f"concurrent replica / batched floor tokens/s {floor_ratio:.3f}; wrote {args.out}"
+        )
+        return
     steps = Table(title=f"GRPO step on the CPU ({args.prompts} prompts x n={args.n})")
     steps.add_column("step")
     for key in STEP_KEYS:
@@ -446,27 +477,22 @@ def main() -> None:
     for step, row in sorted(training["per_step"].items()):
         steps.add_row(str(step), *(f"{row[k]:.2f}" for k in STEP_KEYS))
     console.print(steps)
-    memory = Table(title="summed peak RSS of the training run's processes, GiB")
+    memory = Table(title="peak memory of the training run's processes (summed PSS), GiB")
     memory.add_column("process")
     memory.add_column("GiB")
-    for name, gib in sorted(training["peak_rss_gib_by_process"].items(), key=lambda kv: -kv[1]):
+    for name, gib in sorted(training["peak_pss_gib_by_process"].items(), key=lambda kv: -kv[1]):
         memory.add_row(name, f"{gib:.2f}")
-    memory.add_row("total", f"{training['peak_rss_gib']:.2f}")
+    memory.add_row("total PSS", f"{training['peak_pss_gib']:.2f}")
+    memory.add_row(
+        "total RSS (shared pages counted per process)", f"{training['peak_rss_gib']:.2f}"
+    )
     console.print(memory)
-    result = {
-        "model": str(args.model),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-        "torch_threads": torch.get_num_threads(),
-        "replica": replica,
-        "second_turn": second,
-        "training": training,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+    result["training"] = training
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     console.print(
         f"concurrent replica / batched floor tokens/s {floor_ratio:.3f}; steady step "
-        f"{training['steady_mean']['timing_s/step']:.1f} s; peak RSS "
-        f"{training['peak_rss_gib']:.1f} GiB; wrote {args.out}"
+        f"{training['steady_mean']['timing_s/step']:.1f} s; peak PSS "
+        f"{training['peak_pss_gib']:.1f} GiB (RSS {training['peak_rss_gib']:.1f}); wrote {args.out}"
     )
 
 
