@@ -9,15 +9,22 @@ model is the caller's own object, so the closed port is the CLI's row.
 Every non-image file and every image's bytes carry :data:`SECRET`; no message may contain it
 (nor a ``b'...'`` literal, nor a traceback). An image that fails is refused before any model is
 called (the graph's model sees no request; the CLI never loads one).
+
+Each flag that relaxes a limit (``--max-pixels``, ``--max-bytes``, ``--allow-private-urls``, local
+files) has a ``relaxed`` row beside the row its default refuses: the CLI gets the flag, the graph
+:data:`RELAXED_GRAPH` and the server :data:`RELAXED_ENV`, and the image then reaches an answer.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import struct
+import threading
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +39,27 @@ from tests.graph.openai_server import ScriptedOpenAIServer, scripted_openai_serv
 from tests.loopback import free_port
 from visionthink_agent import create_visionthink_agent
 from visionthink_agent.cli import main
+from visionthink_agent.images import DEFAULT_MAX_BYTES, DEFAULT_PIXEL_LIMIT, ImageLimits
 
 SECRET = "s3cr3t-bytes"
 ANSWERED = "answered"
+BIG_SIZE = (9500, 9420)
+"""Just over the default pixel limit (89,490,000 > 89,478,485): a solid colour, a small PNG."""
+RAISED_PIXELS = 100_000_000
+RAISED_BYTES = DEFAULT_MAX_BYTES + 2**20
+RELAXED_GRAPH: dict[str, Any] = {
+    "allow_private_urls": True,
+    "allow_local_files": True,
+    "image_limits": ImageLimits(max_pixels=RAISED_PIXELS, max_bytes=RAISED_BYTES),
+}
+"""``create_visionthink_agent`` options of the relaxed rows."""
+RELAXED_ENV = {
+    "VISIONTHINK_ALLOW_PRIVATE_URLS": "1",
+    "VISIONTHINK_ALLOW_LOCAL_FILES": "1",
+    "VISIONTHINK_MAX_PIXELS": str(RAISED_PIXELS),
+    "VISIONTHINK_MAX_BYTES": str(RAISED_BYTES),
+}
+"""The served graph's settings for the relaxed rows."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +72,11 @@ class Inputs:
     not_an_image: Path
     bomb: Path
     real_png: Path
+    big_image: Path
+    big_file: Path
     closed_port: int
+    image_port: int
+    """A loopback HTTP server serving :attr:`folder`."""
 
     @property
     def missing(self) -> Path:
@@ -56,6 +85,10 @@ class Inputs:
     @property
     def closed_url(self) -> str:
         return f"http://127.0.0.1:{self.closed_port}/v1"
+
+    @property
+    def loopback_image_url(self) -> str:
+        return f"http://127.0.0.1:{self.image_port}/real.png"
 
 
 def _png_claiming(width: int, height: int) -> bytes:
@@ -69,8 +102,26 @@ def _png_claiming(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
 
 
+def _png_over_default_bytes() -> bytes:
+    """A 64x48 PNG just over the default byte limit: an ancillary chunk after the pixels."""
+    png = encode(Image.new("RGB", (64, 48), "green"), "PNG")
+    body = (SECRET.encode() * (DEFAULT_MAX_BYTES // len(SECRET) + 1))[:DEFAULT_MAX_BYTES]
+    extra = (
+        struct.pack(">I", len(body))
+        + b"vtXt"
+        + body
+        + struct.pack(">I", zlib.crc32(b"vtXt" + body))
+    )
+    return png[:-12] + extra + png[-12:]  # before IEND
+
+
+class _QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
 @pytest.fixture(scope="module")
-def inputs(tmp_path_factory: pytest.TempPathFactory) -> Inputs:
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Inputs]:
     folder = tmp_path_factory.mktemp("catalogue")
     files = {
         "one_pixel.png": encode(Image.new("RGB", (1, 1), "red"), "PNG"),
@@ -79,18 +130,31 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Inputs:
         "not_an_image.png": f"{SECRET}:x:0:0:root:/root:/bin/sh\n".encode() * 30,
         "bomb.png": _png_claiming(30000, 30000),
         "real.png": encode(Image.new("RGB", (64, 48), "blue"), "PNG"),
+        "big_image.png": encode(Image.new("L", BIG_SIZE, 90), "PNG"),
+        "big_file.png": _png_over_default_bytes(),
     }
     for name, data in files.items():
         (folder / name).write_bytes(data)
-    return Inputs(
-        folder=folder,
-        one_pixel=folder / "one_pixel.png",
-        truncated=folder / "truncated.jpg",
-        not_an_image=folder / "not_an_image.png",
-        bomb=folder / "bomb.png",
-        real_png=folder / "real.png",
-        closed_port=free_port(),
+    images = ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_QuietFiles, directory=str(folder))
     )
+    threading.Thread(target=images.serve_forever, daemon=True).start()
+    try:
+        yield Inputs(
+            folder=folder,
+            one_pixel=folder / "one_pixel.png",
+            truncated=folder / "truncated.jpg",
+            not_an_image=folder / "not_an_image.png",
+            bomb=folder / "bomb.png",
+            real_png=folder / "real.png",
+            big_image=folder / "big_image.png",
+            big_file=folder / "big_file.png",
+            closed_port=free_port(),
+            image_port=images.server_address[1],
+        )
+    finally:
+        images.shutdown()
+        images.server_close()
 
 
 def _inline(path: Path) -> dict[str, Any]:
@@ -108,6 +172,8 @@ class Case:
         cli: (exit code, phrase of the error line; "" for exit 0).
         block: the image block the graph and the server receive, or None.
         graph: (exception class name, or ``answered``; phrase of its message).
+        relaxed: the graph is built with :data:`RELAXED_GRAPH`, the server runs with
+            :data:`RELAXED_ENV` (the CLI's flag is in ``argv``).
     """
 
     name: str
@@ -115,6 +181,7 @@ class Case:
     cli: tuple[int, str] | None
     block: Callable[[Inputs], dict[str, Any]] | None
     graph: tuple[str, str] | None
+    relaxed: bool = False
 
 
 CATALOGUE = [
@@ -133,11 +200,41 @@ CATALOGUE = [
         ("NotAnImageError", "is not an image Pillow can read"),
     ),
     Case(
-        "bomb",
+        "bomb",  # over Pillow's own limit too: refused in our words, with our limit
         lambda i: [str(i.bomb), "Q?"],
-        (2, "raise --max-pixels to allow it"),
+        (2, f"= 900000000 pixels, over the limit of {DEFAULT_PIXEL_LIMIT} (raise --max-pixels"),
         lambda i: _inline(i.bomb),
-        ("ImageTooLargeError", "raise max_pixels to allow it"),
+        ("ImageTooLargeError", f"over the limit of {DEFAULT_PIXEL_LIMIT} (raise max_pixels"),
+    ),
+    Case(
+        "big-image",
+        lambda i: [str(i.big_image), "Q?"],
+        (2, "= 89490000 pixels, over the limit of 89478485 (raise --max-pixels to allow it)"),
+        lambda i: _inline(i.big_image),
+        ("ImageTooLargeError", "over the limit of 89478485 (raise max_pixels to allow it)"),
+    ),
+    Case(
+        "big-image-allowed",
+        lambda i: [str(i.big_image), "Q?", "--max-pixels", str(RAISED_PIXELS)],
+        (0, ""),
+        lambda i: _inline(i.big_image),
+        (ANSWERED, ""),
+        relaxed=True,
+    ),
+    Case(
+        "big-file",
+        lambda i: [str(i.big_file), "Q?"],
+        (2, f"over the {DEFAULT_MAX_BYTES}-byte limit (raise --max-bytes to allow it)"),
+        lambda i: _inline(i.big_file),
+        ("ImageTooLargeError", f"over the {DEFAULT_MAX_BYTES}-byte limit (raise max_bytes"),
+    ),
+    Case(
+        "big-file-allowed",
+        lambda i: [str(i.big_file), "Q?", "--max-bytes", str(RAISED_BYTES)],
+        (0, ""),
+        lambda i: _inline(i.big_file),
+        (ANSWERED, ""),
+        relaxed=True,
     ),
     Case(
         "missing",
@@ -168,6 +265,14 @@ CATALOGUE = [
         ("UnsafeURLError", "127.0.0.1 is a loopback address (pass allow_private_urls=True"),
     ),
     Case(
+        "loopback-url-allowed",
+        lambda i: [i.loopback_image_url, "Q?", "--allow-private-urls"],
+        (0, ""),
+        lambda i: {"type": "image", "url": i.loopback_image_url},
+        (ANSWERED, ""),
+        relaxed=True,
+    ),
+    Case(
         "file-url",  # the CLI's own argument is the user's file; a block's is a client's
         lambda i: [i.real_png.as_uri(), "Q?"],
         (0, ""),
@@ -182,6 +287,14 @@ CATALOGUE = [
         ("LocalFileError", "local files are off (pass allow_local_files=True to allow it)"),
     ),
     Case(
+        "file-path-allowed",
+        None,
+        None,
+        lambda i: {"type": "image", "file_path": str(i.real_png)},
+        (ANSWERED, ""),
+        relaxed=True,
+    ),
+    Case(
         "empty-question",
         lambda i: [str(i.one_pixel), "  \t"],
         (2, "the question is empty"),
@@ -191,7 +304,7 @@ CATALOGUE = [
     Case(
         "closed-port",
         lambda i: [str(i.one_pixel), "Q?", "--model", "m", "--base-url", i.closed_url],
-        (1, "Connection refused; 3 attempts): is it running? Check --base-url"),
+        (1, "Connection refused): is it running? Check --base-url"),
         None,
         None,
     ),
@@ -247,7 +360,7 @@ def test_graph(case: Case, inputs: Inputs) -> None:
     assert case.graph is not None
     expected, phrase = case.graph
     model = scripted(ANSWER)
-    graph = create_visionthink_agent(model).compile()
+    graph = create_visionthink_agent(model, **(RELAXED_GRAPH if case.relaxed else {})).compile()
     question = HumanMessage(content=[{"type": "text", "text": "Q?"}, case.block(inputs)])
     if expected == ANSWERED:
         assert graph.invoke({"messages": [question]})["status"] == ANSWERED
@@ -267,14 +380,30 @@ def dev_server(model_server: ScriptedOpenAIServer, inputs: Inputs) -> Iterator[s
         yield url
 
 
+@pytest.fixture(scope="module")
+def relaxed_dev_server(model_server: ScriptedOpenAIServer, inputs: Inputs) -> Iterator[str]:
+    with serve_langgraph_dev(model_server.base_url, inputs.folder, env=RELAXED_ENV) as url:
+        yield url
+
+
 @pytest.mark.slow
 def test_langgraph_dev_server(dev_server: str, inputs: Inputs) -> None:
     """Every row with a block, against the served graph with its default settings."""
+    _check_served([c for c in CATALOGUE if not c.relaxed], dev_server, inputs)
+
+
+@pytest.mark.slow
+def test_langgraph_dev_server_with_relaxed_limits(relaxed_dev_server: str, inputs: Inputs) -> None:
+    """The relaxed rows, against the served graph with :data:`RELAXED_ENV`."""
+    _check_served([c for c in CATALOGUE if c.relaxed], relaxed_dev_server, inputs)
+
+
+def _check_served(cases: list[Case], url: str, inputs: Inputs) -> None:
     from langgraph_sdk import get_sync_client
 
-    client = get_sync_client(url=dev_server)
+    client = get_sync_client(url=url)
     (assistant,) = client.assistants.search(graph_id="visionthink")
-    for case in CATALOGUE:
+    for case in cases:
         if case.block is None or case.graph is None:
             continue
         expected, phrase = case.graph
