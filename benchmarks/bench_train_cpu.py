@@ -319,6 +319,7 @@ def measure_training(model: Path, prompts: int, n: int, steps: int) -> dict[str,
             f"actor_rollout_ref.rollout.n={n}",
             "data.max_response_length=1536",
             f"trainer.total_training_steps={steps}",
+            "trainer.save_freq=-1",  # no checkpoint: the last step's time stays a step's
             f"hydra.run.dir={Path(tmp) / 'hydra'}",
         ]
         start = time.perf_counter()
