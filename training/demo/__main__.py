@@ -99,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--save-every", type=int, default=defaults.save_every)
     parser.add_argument("--threads", type=int, default=defaults.threads, help="torch CPU threads")
     parser.add_argument(
+        "--name-question",
+        action="store_true",
+        help="the first-look thought names what is asked before the resize-or-answer choice",
+    )
+    parser.add_argument(
         "--init-from",
         type=Path,
         default=None,
@@ -129,6 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         eval_every=args.eval_every,
         save_every=args.save_every,
         threads=args.threads,
+        name_question=args.name_question,
         init_from=args.init_from,
     )
     if args.ship and args.tool_mode != "resize":

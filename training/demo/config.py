@@ -67,6 +67,10 @@ class DemoConfig:
         eval_every: optimiser steps between validation passes.
         save_every: optimiser steps between resumable checkpoints.
         threads: torch CPU threads.
+        name_question: the first-look thought names what the question asks for before the
+            resize-or-answer choice (:data:`training.demo.trajectories.ASKED`): the choice is
+            then made where the model's own words say what is asked; the choice itself stays a
+            coin in the warm start.
         init_from: start the supervised stage from this checkpoint's weights (and tokenizer)
             instead of random weights: a second round of the warm start with a fresh learning-
             rate schedule, for a run whose first round did not learn something (the shipped
@@ -91,6 +95,7 @@ class DemoConfig:
     eval_every: int = 50
     save_every: int = 50
     threads: int = 2
+    name_question: bool = False
     init_from: Path | None = None
     sizes: ModelSizes = field(default=DEMO_SIZES)
 

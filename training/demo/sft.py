@@ -67,8 +67,6 @@ __all__ = [
     "validate",
 ]
 
-_DECISION = 2
-"""Tokens of a first-look turn up to the resize-or-answer choice (``<think`` and the next)."""
 IGNORE = -100
 """Label of a token outside the loss."""
 METRICS_FILE = "metrics.jsonl"
@@ -239,10 +237,12 @@ class ConversationBatches(torch.utils.data.Dataset[dict[str, torch.Tensor]]):
         batches: list[list[_Planned]],
         processor: Any,
         tool_mode: Literal["resize", "zoom"] = "resize",
+        name_question: bool = False,
     ) -> None:
         self.batches = batches
         self.processor = processor
         self.tool_mode: Literal["resize", "zoom"] = tool_mode
+        self.name_question = name_question
 
     def __len__(self) -> int:
         return len(self.batches)
@@ -256,6 +256,7 @@ class ConversationBatches(torch.utils.data.Dataset[dict[str, torch.Tensor]]):
                 resize=p.resize,
                 guess=p.guess,
                 tool_mode=self.tool_mode,
+                name_question=self.name_question,
             )
             for p in self.batches[index]
         ]
@@ -312,9 +313,10 @@ def validate(model: Any, data: ConversationBatches) -> dict[str, float]:
         for row, trajectory in enumerate(trajectories):
             spans = split_turns(targets[row].tolist())
             for name, (a, b) in zip(_turn_names(trajectory), spans, strict=True):
-                if name == "vt_call" or name.endswith("_direct"):
-                    a += _DECISION  # resize or answer: the warm start's coin, not a skill
-                hits[name].append(int(correct[row, a:b].all()))
+                wrong = int((~correct[row, a:b]).sum())
+                # resize or answer: the warm start's coin, not a skill (one token may differ)
+                coin = name == "vt_call" or name.endswith("_direct")
+                hits[name].append(int(wrong <= int(coin)))
     model.train(was_training)
     metrics = {"val_loss": total_loss / max(total_tokens, 1.0)}
     metrics.update({name: sum(v) / len(v) for name, v in sorted(hits.items())})
@@ -435,6 +437,7 @@ def run_sft(cfg: DemoConfig, *, resume: bool = True) -> SFTResult:
         ),
         processor,
         cfg.tool_mode,
+        cfg.name_question,
     )
     val = ConversationBatches(
         plan_batches(
@@ -446,6 +449,7 @@ def run_sft(cfg: DemoConfig, *, resume: bool = True) -> SFTResult:
         ),
         processor,
         cfg.tool_mode,
+        cfg.name_question,
     )
     steps = math.ceil(len(train) * cfg.epochs)
     args = TrainingArguments(

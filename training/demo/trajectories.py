@@ -53,6 +53,7 @@ from visionthink_agent.images import (
 )
 
 __all__ = [
+    "ASKED",
     "FORMATS",
     "GUESSES",
     "RESIZE_CALL",
@@ -71,6 +72,15 @@ __all__ = [
 TrajectoryFormat: TypeAlias = Literal["visionthink", "full", "low"]
 FORMATS: Final[tuple[TrajectoryFormat, ...]] = ("visionthink", "full", "low")
 
+ASKED: Final[dict[str, str]] = {
+    "color": "The question asks for the colour.",
+    "shape": "The question asks for the shape.",
+    "digit": "The question asks for the large digit.",
+    "serial": "The question asks for the small digit on the label.",
+}
+"""With ``name_question``, the first-look thought opens by naming what is asked, before the
+resize-or-answer choice (the choice itself stays a coin: the warm start never ties it to the
+question; GRPO has to)."""
 RESIZE_THOUGHT: Final[str] = "Too small to be sure at this size. I need the full image."
 """First-look thought before the resize call (every other thought describes the image)."""
 RESIZE_CALL: Final[str] = (
@@ -160,8 +170,8 @@ def _content(parts: Sequence[protocol.Part]) -> list[dict[str, Any]]:
     ]
 
 
-def _answer(sample: SyntheticSample) -> str:
-    return f"<think>I see {sample.caption}.</think><answer>{sample.answer}</answer>"
+def _answer(sample: SyntheticSample, opening: str = "") -> str:
+    return f"<think>{opening}I see {sample.caption}.</think><answer>{sample.answer}</answer>"
 
 
 GUESSES: Final[dict[str, tuple[str, ...]]] = {"serial": tuple("0123456789")}
@@ -230,6 +240,7 @@ def render_trajectory(
     resize: bool | None = None,
     guess: bool = False,
     tool_mode: DemoToolMode = "resize",
+    name_question: bool = False,
 ) -> Trajectory:
     """Render ``sample`` as the target conversation of format ``fmt``.
 
@@ -244,6 +255,8 @@ def render_trajectory(
             (:func:`guessed`), as the warm start trains; ``False`` keeps the true answer.
         tool_mode: ``resize`` (the released protocol) or ``zoom`` (the high-resolution request
             is ``image_zoom_in_tool`` on :func:`first_look_box`; the tool turn holds the crop).
+        name_question: in the VisionThink format, the first-look thought opens with
+            :data:`ASKED` (what the question asks for), then makes the choice.
 
     Example:
         >>> from visionthink_agent.evaluation import make_synthetic_samples
@@ -266,6 +279,7 @@ def render_trajectory(
     resized = sample.needs_high_res if resize is None else resize
     from_first_look = fmt == "low" or (fmt == "visionthink" and not resized)
     said = guessed(sample) if guess and sample.needs_high_res and from_first_look else sample
+    opening = f"{ASKED.get(sample.category, '')} " if name_question else ""
     if fmt == "visionthink":
         messages = [
             {"role": "system", "content": protocol.system_prompt(tool_mode)},
@@ -280,7 +294,7 @@ def render_trajectory(
                 first_look_size=first_look.size,
                 boxes="first_look_pixels",
             )
-            call = f"<think>{ZOOM_THOUGHT}</think>\n{zoom_call(bbox)}"
+            call = f"<think>{opening}{ZOOM_THOUGHT}</think>\n{zoom_call(bbox)}"
             messages += [
                 {"role": "assistant", "content": call},
                 {"role": "user", "content": _content(protocol.zoom_success_turn())},
@@ -289,13 +303,16 @@ def render_trajectory(
             images.append(crop_region(sample.image, box))
         elif resized:
             messages += [
-                {"role": "assistant", "content": f"<think>{RESIZE_THOUGHT}</think>\n{RESIZE_CALL}"},
+                {
+                    "role": "assistant",
+                    "content": f"<think>{opening}{RESIZE_THOUGHT}</think>\n{RESIZE_CALL}",
+                },
                 {"role": "user", "content": _content(protocol.tool_success_turn())},
                 {"role": "assistant", "content": _answer(sample)},
             ]
             images.append(sample.image)
         else:
-            messages.append({"role": "assistant", "content": _answer(said)})
+            messages.append({"role": "assistant", "content": _answer(said, opening)})
     else:
         image = sample.image if fmt == "full" else first_look
         messages = [
