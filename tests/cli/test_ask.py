@@ -29,6 +29,7 @@ def test_help_documents_every_option(capsys: pytest.CaptureFixture[str]) -> None
     for default in ("(default: 300.0)", "(default: auto)", "(default: 0.0)", "(default: prompted)"):
         assert default in flat
     assert "(default auto)" not in flat  # said once, by the formatter
+    assert "'demo' (the small model shipped in the package" in flat
     parser = build_parser()
     ask = parser._subparsers._group_actions[0].choices["ask"]  # type: ignore[union-attr]
     assert all(action.help for action in ask._actions)
@@ -63,7 +64,9 @@ def test_ask_streams_and_ends_with_the_account(
     assert "first look 300×310" in out
     assert "model turn 1" in out
     assert "saved vs full-res" in out
-    assert "answered after 1 model turn" in out
+    (summary,) = [line for line in out.splitlines() if line.startswith("answered after")]
+    assert summary.startswith("answered after 1 model turn(s), resized=False, zooms=0, ")
+    assert "generated tokens" in summary  # one line, not cut at 80 columns
 
 
 def test_unreadable_image_is_a_clear_error(
@@ -89,6 +92,25 @@ def test_missing_model_names_the_ways_forward(
     err = capsys.readouterr().err
     assert "--model tiny" in err
     assert "--base-url" in err
+
+
+@pytest.mark.parametrize("command", ["ask", "eval"])
+def test_a_model_path_to_no_folder_is_named_before_torch_is_imported(
+    command: str, tmp_path: Path
+) -> None:
+    missing = tmp_path / "no-such-checkpoint"
+    argv = [str(RECEIPT), "Q?"] if command == "ask" else ["synthetic", "--out", str(tmp_path)]
+    code = (
+        "import sys; from visionthink_agent.cli import main; "
+        f"code = main([{command!r}, *{argv!r}, '--model', {str(missing)!r}]); "
+        "assert 'torch' not in sys.modules, 'torch was imported'; sys.exit(code)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        f"error: no such checkpoint folder: {missing} (--model takes a checkpoint folder, "
+        "'demo', 'tiny' or a Hugging Face id such as Senqiao/VisionThink-Efficient)\n"
+    )
 
 
 @pytest.mark.slow

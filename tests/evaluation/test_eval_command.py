@@ -11,6 +11,7 @@ import pytest
 from tests.evaluation.fakes import OracleVisionModel
 from tests.evaluation.vision_server import serve_oracle
 from tests.judge.judge_server import serve_in_thread
+from visionthink_agent.backends.transformers_chat import ChatQwenVL
 from visionthink_agent.cli.eval_command import _preset, register, run
 from visionthink_agent.evaluation import load_records, make_synthetic_samples
 
@@ -23,7 +24,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 @pytest.mark.slow
 def test_synthetic_with_the_tiny_model_writes_records_summary_and_plot(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "run"
     argv = ["eval", "synthetic", "--limit", "2", "--max-new-tokens", "12", "--out", str(out)]
@@ -52,9 +53,15 @@ def test_synthetic_with_the_tiny_model_writes_records_summary_and_plot(
     assert (out / "accuracy_vs_tokens.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "data" / "synthetic.jsonl").is_file()
     printed = capsys.readouterr().out
-    assert "eval: 2 samples x 3 modes (6 run now, 0 errors)" in printed
+    (summary_line,) = [line for line in printed.splitlines() if line.startswith("eval: ")]
+    assert "eval: 2 samples x 3 modes (6 run now, 0 errors)" in summary_line
+    assert summary_line.endswith(str(out))  # one line, not cut at the console's width
 
-    # a second call resumes: nothing left to run
+    # a second call resumes: nothing left to run, so no model is loaded
+    def no_load(*args: object) -> None:
+        raise AssertionError("a resumed run with nothing left loaded the model")
+
+    monkeypatch.setattr(ChatQwenVL, "engine", no_load)
     assert run(_parse(argv)) == 0
     assert "(0 run now, 0 errors)" in capsys.readouterr().out
 
@@ -87,6 +94,7 @@ def test_help_is_plain_text_with_every_default(capsys: pytest.CaptureFixture[str
     assert _parse(["eval", "synthetic", "--max-tokens", "7"]).max_new_tokens == 7
     for default in ("(default: 8192)", "(default: runs/eval)", "(default: visionthink,full,low)"):
         assert default in text
+    assert "Exit codes: 0 done, 1 the model or server failed" in text
     parser = argparse.ArgumentParser(prog="visionthink")
     subcommand = register(parser.add_subparsers())
     assert all(action.help for action in subcommand._actions)

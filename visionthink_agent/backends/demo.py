@@ -36,6 +36,29 @@ def demo_checkpoint_dir() -> Path:
     return Path(str(resources.files("visionthink_agent").joinpath("data/demo_model")))
 
 
+def check_checkpoint_folder(model: str) -> None:
+    """Refuse a model name that is written as a path (``/…``, ``./…``, ``~…``, ``a/b/c``) but
+    names no folder, before anything heavy is imported: a Hugging Face id has one ``/``.
+
+    Raises:
+        FileNotFoundError: no such checkpoint folder (the message lists what ``--model`` takes).
+
+    Example:
+        >>> check_checkpoint_folder("/nonexistent")
+        Traceback (most recent call last):
+        ...
+        FileNotFoundError: no such checkpoint folder: /nonexistent (--model takes a checkpoint \
+folder, 'demo', 'tiny' or a Hugging Face id such as Senqiao/VisionThink-Efficient)
+        >>> check_checkpoint_folder("Senqiao/VisionThink-Efficient")
+    """
+    looks_like_path = model.startswith(("/", ".", "~")) or model.count("/") > 1
+    if looks_like_path and not Path(model).expanduser().is_dir():
+        raise FileNotFoundError(
+            f"no such checkpoint folder: {model} (--model takes a checkpoint folder, 'demo', "
+            "'tiny' or a Hugging Face id such as Senqiao/VisionThink-Efficient)"
+        )
+
+
 def resolve_model_alias(model: str) -> str:
     """The checkpoint an in-process model name means: ``tiny``, ``tiny-qwen3-vl`` and ``demo``
     become local folders.
@@ -45,12 +68,14 @@ def resolve_model_alias(model: str) -> str:
     returned unchanged.
 
     Raises:
-        FileNotFoundError: ``demo`` was asked for but the package holds no demo checkpoint.
+        FileNotFoundError: ``demo`` was asked for but the package holds no demo checkpoint, or
+            ``model`` is a path (:func:`check_checkpoint_folder`) to no folder.
 
     Example:
-        >>> resolve_model_alias("./my-checkpoint")
-        './my-checkpoint'
+        >>> resolve_model_alias("Qwen/Qwen2.5-VL-3B-Instruct")
+        'Qwen/Qwen2.5-VL-3B-Instruct'
     """
+    check_checkpoint_folder(model)
     if model == DEMO_MODEL_ALIAS:
         folder = demo_checkpoint_dir()
         if not (folder / "model.safetensors").is_file():

@@ -84,7 +84,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "--model",
         default=None,
         help=(
-            "in process: a Hugging Face id, a local checkpoint directory, or 'tiny' (a tiny "
+            "in process: a Hugging Face id, a local checkpoint directory, 'demo' (the small "
+            "model shipped in the package, trained on the synthetic task) or 'tiny' (a tiny "
             f"random-weight model written locally, no download; default {DEFAULT_MODEL}); "
             "with --base-url: the served model name (default: the server's first model)"
         ),
@@ -249,6 +250,12 @@ def _build_model(args: argparse.Namespace) -> Any:
             max_tokens=max_tokens,
             timeout=args.timeout,
         )
+    from visionthink_agent.backends.demo import check_checkpoint_folder
+
+    try:
+        check_checkpoint_folder(args.model or DEFAULT_MODEL)  # before torch is imported
+    except FileNotFoundError as exc:
+        raise CommandError(str(exc), 2) from exc
     from visionthink_agent.backends.qwen_engine import ModelLoadError
     from visionthink_agent.backends.transformers_chat import ChatQwenVL
 
@@ -494,4 +501,5 @@ class _View:
             f"{usage.get('input_tokens', 0)} prompt + "
             f"{usage.get('output_tokens', 0)} generated tokens, {seconds:.1f}s",
             highlight=False,
+            soft_wrap=True,  # one line, whatever the width: logs and scripts read it whole
         )

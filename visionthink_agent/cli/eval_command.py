@@ -26,7 +26,8 @@ server that cannot be reached, or refuses the model or the requests (HTTP 400/40
 stops the run with one line; the records finished before it are kept.
 
 Running the same command again resumes: only missing or errored samples run. Ctrl-C stops the
-run and keeps every finished record. Exit codes: 0 done, 2 bad input, 130 interrupted.
+run and keeps every finished record. Exit codes: 0 done, 1 the model or server failed (the
+finished records are kept), 2 bad input, 130 interrupted.
 
 Example:
     >>> import argparse
@@ -56,7 +57,7 @@ from visionthink_agent.backends.served_models import DEFAULT_MAX_NEW_TOKENS
 from visionthink_agent.cli.errors import CommandError, describe_model_failure
 from visionthink_agent.cli.help_format import HelpFormatter, plain_description
 from visionthink_agent.cli.options import add_max_new_tokens
-from visionthink_agent.evaluation.records import DEFAULT_MODES, MODES, load_records
+from visionthink_agent.evaluation.records import DEFAULT_MODES, MODES, load_records, pending
 from visionthink_agent.evaluation.runner import RECORDS_FILE
 
 __all__ = ["build_judge", "build_model", "register", "run"]
@@ -297,6 +298,13 @@ def _run(args: argparse.Namespace) -> int:
 
     console = Console(width=None if sys.stdout.isatty() else 110)  # full table in logs too
     _resolve_model(args)
+    if not args.base_url:
+        from visionthink_agent.backends.demo import check_checkpoint_folder
+
+        try:
+            check_checkpoint_folder(args.model)  # before torch or the benchmark is loaded
+        except FileNotFoundError as exc:
+            raise CommandError(str(exc), 2) from exc
     if args.concurrency < 1:
         raise CommandError(f"--concurrency must be at least 1, got {args.concurrency}", 2)
     if args.max_new_tokens < 1:
@@ -309,8 +317,8 @@ def _run(args: argparse.Namespace) -> int:
     title = f"{name} · {args.model}"
     model = build_model(args)
     load = getattr(model, "engine", None)  # in-process models: load the weights now, so the
-    if callable(load):  # first sample's latency measures inference, not the load
-        with console.status(f"loading {args.model}"):
+    if callable(load) and _work_left(args, samples):  # first sample's latency measures
+        with console.status(f"loading {args.model}"):  # inference, not the load
             load()
     try:
         result = _evaluate(args, samples, model, judge, title, name)
@@ -336,9 +344,18 @@ def _run(args: argparse.Namespace) -> int:
     ]
     console.print(
         f"eval: {len(samples)} samples x {len(args.modes)} modes ({result.ran} run now, "
-        f"{errors} errors): {'; '.join(parts)} -> {result.records_path.parent}"
+        f"{errors} errors): {'; '.join(parts)} -> {result.records_path.parent}",
+        soft_wrap=True,  # one line, whatever the width: logs and scripts read it whole
     )
     return 0
+
+
+def _work_left(args: argparse.Namespace, samples: list[Any]) -> bool:
+    """Whether a sample is left to run (a resumed run with none needs no model loaded)."""
+    records = Path(args.out) / RECORDS_FILE
+    if args.no_resume or not records.is_file():
+        return True
+    return bool(pending(samples, args.modes, load_records(records)))
 
 
 def _evaluate(

@@ -13,9 +13,11 @@ Example:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
+import openai
 from langchain_core.language_models import BaseChatModel, LanguageModelLike
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
@@ -49,6 +51,7 @@ from visionthink_agent.questions import (
     check_question_length,
     check_question_text,
 )
+from visionthink_agent.urls import display_url
 
 __all__ = [
     "NATIVE_SYSTEM_PROMPT",
@@ -165,6 +168,28 @@ def normalise_new_messages(
     if new:
         check_question_text(text, max_chars=max_question_chars)  # an image's error comes first
     return changed[::-1]
+
+
+@contextlib.contextmanager
+def _model_server_named() -> Iterator[None]:
+    """An unreachable model server is named: ``openai``'s own message is a bare
+    "Connection error." The error keeps its type (callers classify it); the URL is shown
+    without user-info.
+    """
+    try:
+        yield
+    except openai.APIConnectionError as exc:
+        if isinstance(exc, openai.APITimeoutError) or exc.message != "Connection error.":
+            raise
+        cause: BaseException = exc
+        while cause.__cause__ is not None:  # the socket's own reason, at the bottom
+            cause = cause.__cause__
+        reason = str(cause) or type(cause).__name__
+        url = display_url(str(exc.request.url))
+        raise openai.APIConnectionError(
+            message=f"cannot reach the model server at {url} ({reason}): is it running?",
+            request=exc.request,
+        ) from exc
 
 
 def create_visionthink_agent(
@@ -340,7 +365,9 @@ def create_visionthink_agent(
 
     def call_model(state: VisionThinkState, config: RunnableConfig) -> Command[Any]:
         messages, update = prepare(state)
-        return record(messages, update, bound.invoke(render(messages), config))
+        with _model_server_named():
+            response = bound.invoke(render(messages), config)
+        return record(messages, update, response)
 
     def prepare_and_render(
         state: VisionThinkState,
@@ -351,7 +378,9 @@ def create_visionthink_agent(
     async def acall_model(state: VisionThinkState, config: RunnableConfig) -> Command[Any]:
         # Image decoding and encoding run in a worker thread, off the event loop.
         messages, update, sent = await asyncio.to_thread(prepare_and_render, state)
-        return record(messages, update, await bound.ainvoke(sent, config))
+        with _model_server_named():
+            response = await bound.ainvoke(sent, config)
+        return record(messages, update, response)
 
     def tools(state: VisionThinkState) -> dict[str, Any]:
         messages = state["messages"]
