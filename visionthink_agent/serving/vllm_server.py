@@ -234,6 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             extra=extra,
         )
         print(f"vllm: starting {args.served_model_name} ({env.device}); log {server.log}")
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a kill stops vLLM too
         with _interrupt_stops(server):
             server.start(timeout=args.timeout)
             print(f"vllm: serving {args.served_model_name} at {server.base_url} (Ctrl-C stops)")
