@@ -251,16 +251,17 @@ class ChatQwenVL(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        """As ``_generate``, on a daemon thread that a cancelled call stops after its token.
+        """As ``_generate``, on a thread of its own that a cancelled call stops after its token.
 
-        LangChain's default runs ``_generate`` in the event loop's executor, whose threads the
-        interpreter waits for at exit: a Ctrl-C during ``visionthink eval`` then waited for
-        every generation in flight to run to its last token (minutes).
+        LangChain's default runs ``_generate`` in the event loop's executor with no way to stop
+        it, and the interpreter waits for executor threads at exit: a Ctrl-C during
+        ``visionthink eval`` then waited for every generation in flight to run to its last
+        token.
         """
         sync_manager = run_manager.get_sync() if run_manager is not None else None
         on_text = sync_manager.on_llm_new_token if sync_manager and self.streaming else None
         cancel = threading.Event()
-        result = await _on_daemon_thread(
+        result = await _on_own_thread(
             lambda: self._run(messages, stop, on_text, kwargs, cancel), cancel
         )
         return ChatResult(generations=[ChatGeneration(message=self._message(result, kwargs))])
@@ -455,12 +456,12 @@ def to_qwen_messages(
     return converted, images
 
 
-async def _on_daemon_thread(work: Callable[[], T], cancel: threading.Event) -> T:
-    """``await`` ``work()`` run on a daemon thread; a cancelled wait sets ``cancel``.
+async def _on_own_thread(work: Callable[[], T], cancel: threading.Event) -> T:
+    """``await`` ``work()`` run on a thread of its own; a cancelled wait sets ``cancel``.
 
-    Unlike the loop's executor, the thread does not hold the process open at exit, and the
-    work (a generation checking ``cancel`` after each token) stops soon after the caller
-    gave up on it.
+    The work (a generation checking ``cancel`` after each token) stops after the token in
+    progress, so the process, which waits for the thread at exit, ends then. (A daemon thread
+    would not be waited for, but killing torch mid-token at exit aborts the process.)
     """
     loop = asyncio.get_running_loop()
     future: asyncio.Future[T] = loop.create_future()
@@ -481,7 +482,7 @@ async def _on_daemon_thread(work: Callable[[], T], cancel: threading.Event) -> T
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting
             loop.call_soon_threadsafe(settle, *outcome)
 
-    threading.Thread(target=run, daemon=True, name="qwen-vl-generate").start()
+    threading.Thread(target=run, name="qwen-vl-agenerate").start()
     try:
         return await future
     finally:
