@@ -20,7 +20,6 @@ from visionthink_agent.backends.demo import demo_checkpoint_dir
 from visionthink_agent.serving.vllm_env import DEFAULT_ENV_DIR, ServerEnvironment, detect_device
 from visionthink_agent.serving.vllm_server import VllmServer
 
-REPO = Path(__file__).resolve().parents[2]
 MAX_MODEL_LEN = 4096
 
 
@@ -31,7 +30,7 @@ def vllm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if running:
         yield running
         return
-    path = Path(os.environ.get("VISIONTHINK_VLLM_ENV") or REPO / DEFAULT_ENV_DIR)
+    path = Path(os.environ.get("VISIONTHINK_VLLM_ENV") or DEFAULT_ENV_DIR)
     env = ServerEnvironment(path, detect_device())
     if not env.python.exists():
         pytest.fail(

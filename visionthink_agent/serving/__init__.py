@@ -7,6 +7,6 @@
 
 Example:
     >>> from visionthink_agent.serving.vllm_env import DEFAULT_ENV_DIR
-    >>> DEFAULT_ENV_DIR.as_posix()
-    '.cache/vllm-env'
+    >>> DEFAULT_ENV_DIR.as_posix().endswith(".cache/visionthink-agent/vllm-env")
+    True
 """

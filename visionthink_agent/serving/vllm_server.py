@@ -3,7 +3,7 @@
 ::
 
     python -m visionthink_agent.serving.vllm_server                 # demo model, port 8000
-    python -m visionthink_agent.serving.vllm_server --build-only    # only build .cache/vllm-env
+    python -m visionthink_agent.serving.vllm_server --build-only    # only build the environment
     python -m visionthink_agent.serving.vllm_server --model ckpt/ --port 8001 --max-model-len 8192
     visionthink ask photo.jpg "What is the total?" --base-url http://127.0.0.1:8000/v1
 
