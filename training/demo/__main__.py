@@ -100,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=int, default=defaults.threads, help="torch CPU threads")
     parser.add_argument(
         "--name-question",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
+        default=defaults.name_question,
         help="the first-look thought names what is asked before the resize-or-answer choice",
     )
     parser.add_argument(

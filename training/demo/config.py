@@ -95,7 +95,7 @@ class DemoConfig:
     eval_every: int = 50
     save_every: int = 50
     threads: int = 2
-    name_question: bool = False
+    name_question: bool = True
     init_from: Path | None = None
     sizes: ModelSizes = field(default=DEMO_SIZES)
 
