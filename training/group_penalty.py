@@ -90,7 +90,7 @@ def _category_metrics(
         label = float(info.get("needs_high_res", -1.0))
         if label in (0.0, 1.0):
             buckets.setdefault(f"by_need/{'fine' if label else 'coarse'}", []).append(i)
-    metrics = {}
+    metrics: dict[str, float] = {}
     for name, rows in sorted(buckets.items()):
         direct = [i for i in rows if not samples[i].resized]
         resized = [i for i in rows if samples[i].resized]
