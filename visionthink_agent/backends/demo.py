@@ -1,7 +1,8 @@
 """The demo model: a small Qwen2.5-VL trained on this project's synthetic task, shipped inside
 the package, so ``--model demo`` answers real questions with no download.
 
-It was trained from scratch on a 2-core CPU by ``python -m training.demo`` on the ``demo``
+It was trained on a 2-core CPU by ``python -m training.demo`` (supervised warm start, then
+GRPO, which learned when to resize; the README's demo section gives its lineage) on the ``demo``
 preset of the synthetic benchmark (224×224 images: the colour and the shape of a large figure
 and a large digit, which it reads from the first look; a small digit printed on a grey label,
 for which it asks for the full image). It knows nothing else: use it to see the method work,
