@@ -48,8 +48,8 @@ sys.path.insert(0, str(REPO))
 from training.agent_loop import tool_turn_content  # noqa: E402
 from training.step_log import parse_step_lines  # noqa: E402
 from visionthink_agent import protocol  # noqa: E402
-from visionthink_agent.evaluation.synthetic import make_synthetic_samples  # noqa: E402
 from visionthink_agent.images import downsample_for_first_look  # noqa: E402
+from visionthink_agent.synthetic import make_synthetic_samples  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results" / "bench_train_cpu.json"
 STEP_KEYS = (
@@ -300,7 +300,7 @@ def _until_eos(tokens: list[int], eos_ids: list[int]) -> int:
 
 def measure_training(model: Path, prompts: int, n: int, steps: int) -> dict[str, Any]:
     from training.data import convert
-    from visionthink_agent.evaluation.synthetic import write_synthetic_benchmark
+    from visionthink_agent.synthetic import write_synthetic_benchmark
 
     with tempfile.TemporaryDirectory() as tmp:
         bench = write_synthetic_benchmark(Path(tmp) / "syn", n=prompts, formats=("jsonl",))

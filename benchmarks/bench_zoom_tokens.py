@@ -48,9 +48,9 @@ from visionthink_agent.backends.families import FAMILIES, FAMILY_METADATA_KEY, M
 from visionthink_agent.evaluation import EvalSample, load_benchmark, run_evaluation
 from visionthink_agent.evaluation.records import EvalMode, SampleRecord
 from visionthink_agent.evaluation.scripted import ScriptedVisionModel
-from visionthink_agent.evaluation.synthetic import PRESETS, write_synthetic_benchmark
 from visionthink_agent.images import load_image, model_bbox
 from visionthink_agent.judge import ExactMatchJudge
+from visionthink_agent.synthetic import PRESETS, write_synthetic_benchmark
 
 RESULTS = Path(__file__).resolve().parent / "results" / "zoom_tokens.json"
 MODES: dict[str, EvalMode] = {"resize": "visionthink", "zoom": "zoom"}

@@ -224,7 +224,7 @@ def prepare_synthetic_data(config: DictConfig) -> list[Path]:
     """
     from training.data import convert
     from training.settings import ConfigError, VisionThinkSettings
-    from visionthink_agent.evaluation.synthetic import write_synthetic_benchmark
+    from visionthink_agent.synthetic import write_synthetic_benchmark
 
     block = OmegaConf.to_container(config.get("visionthink", {}), resolve=True)
     settings = VisionThinkSettings.from_config(block)  # type: ignore[arg-type]

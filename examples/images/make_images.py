@@ -96,7 +96,7 @@ def draw_receipt(width: int = 600, height: int = 620) -> Image.Image:
 
 def main() -> None:
     """Write every demo image next to this script."""
-    from visionthink_agent.evaluation.synthetic import make_synthetic_samples
+    from visionthink_agent.synthetic import make_synthetic_samples
 
     path = HERE / "receipt.png"
     draw_receipt().save(path, optimize=True)

@@ -18,9 +18,9 @@ from visionthink_agent.backends.demo import demo_checkpoint_dir
 from visionthink_agent.backends.transformers_chat import ChatQwenVL
 from visionthink_agent.cli import main
 from visionthink_agent.evaluation.modes import run_visionthink_sync
-from visionthink_agent.evaluation.synthetic import make_synthetic_samples
 from visionthink_agent.graph import create_visionthink_agent
 from visionthink_agent.images import load_image
+from visionthink_agent.synthetic import make_synthetic_samples
 
 EVAL = make_synthetic_samples(8, preset="demo")  # eval split, seed 0
 FINE, COARSE = EVAL[0], EVAL[1]

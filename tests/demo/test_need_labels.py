@@ -17,7 +17,7 @@ from training.demo.need_labels import (
     split_summary,
 )
 from visionthink_agent.backends.demo import demo_checkpoint_dir
-from visionthink_agent.evaluation import make_synthetic_samples, write_synthetic_benchmark
+from visionthink_agent.synthetic import make_synthetic_samples, write_synthetic_benchmark
 
 
 @pytest.mark.parametrize(

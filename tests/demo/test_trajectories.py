@@ -13,10 +13,10 @@ from tests.graph.conftest import scripted
 from training.demo.trajectories import RESIZE_CALL, first_look_box, render_trajectory
 from visionthink_agent.backends.transformers_chat import to_qwen_messages
 from visionthink_agent.evaluation.modes import run_single_look, run_visionthink_sync
-from visionthink_agent.evaluation.synthetic import make_synthetic_samples
 from visionthink_agent.graph import create_visionthink_agent
 from visionthink_agent.images import load_image
 from visionthink_agent.parsing import check_format, parse_tool_call
+from visionthink_agent.synthetic import make_synthetic_samples
 
 SAMPLES = make_synthetic_samples(2, preset="demo", split="train")  # a fine one, a coarse one
 

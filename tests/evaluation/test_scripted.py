@@ -9,11 +9,11 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from tests.evaluation.fakes import contains
 from visionthink_agent import protocol
-from visionthink_agent.evaluation import make_synthetic_samples
-from visionthink_agent.evaluation.benchmark import EvalSample
+from visionthink_agent.benchmark import EvalSample
 from visionthink_agent.evaluation.scripted import UNREADABLE, ScriptedVisionModel
 from visionthink_agent.graph.rendering import image_payload_block, parts_to_content
 from visionthink_agent.images import load_image, model_bbox, zoom_box
+from visionthink_agent.synthetic import make_synthetic_samples
 
 
 @pytest.mark.parametrize("boxes", ["first_look_pixels", "relative_1000"])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.evaluation.fakes import OracleVisionModel
-from visionthink_agent.evaluation import make_synthetic_samples
+from visionthink_agent.synthetic import make_synthetic_samples
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 if str(EXAMPLES) not in sys.path:

@@ -26,7 +26,7 @@ import pytest
 from PIL import Image
 
 from tests.graph.langgraph_dev import serve_langgraph_dev
-from visionthink_agent.evaluation.synthetic import make_synthetic_samples
+from visionthink_agent.synthetic import make_synthetic_samples
 
 pytest.importorskip("transformers")
 

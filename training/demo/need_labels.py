@@ -41,9 +41,9 @@ import torch
 from tqdm.auto import tqdm
 
 from training.demo.trajectories import TrajectoryFormat, render_trajectory
-from visionthink_agent.evaluation.synthetic import SyntheticSample
 from visionthink_agent.judge.rules import normalize_answer
 from visionthink_agent.parsing import extract_answer
+from visionthink_agent.synthetic import SyntheticSample
 
 __all__ = [
     "NeedMeasurement",
@@ -298,7 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: no checkpoint at {args.checkpoint}")
         return 2
     from training.demo.trajectories import synthetic_sample
-    from visionthink_agent.evaluation.benchmark import load_benchmark
+    from visionthink_agent.benchmark import load_benchmark
 
     samples = [synthetic_sample(row) for row in load_benchmark(args.source)]
     measured = measure_need(args.checkpoint, samples, k=args.k, seed=args.seed)

@@ -34,7 +34,7 @@ from training.demo.config import DEMO_PRESET, DemoConfig
 from training.demo.grpo_stage import GRPOSettings
 from training.demo.trajectories import thoughts_corpus
 from visionthink_agent.backends.demo import demo_checkpoint_dir
-from visionthink_agent.evaluation.synthetic import make_synthetic_samples
+from visionthink_agent.synthetic import make_synthetic_samples
 
 __all__ = [
     "SHIPPED_FILES",
@@ -115,7 +115,7 @@ def prepare_data(cfg: DemoConfig, *, progress: bool = True) -> DataSummary:
     """
     from training.data import convert
     from visionthink_agent.backends.tiny import build_untrained_checkpoint
-    from visionthink_agent.evaluation.synthetic import write_synthetic_benchmark
+    from visionthink_agent.synthetic import write_synthetic_benchmark
 
     manifest_path = cfg.data_dir / "manifest.json"
     manifest = _manifest(cfg)
@@ -175,7 +175,7 @@ def label_need(cfg: DemoConfig, *, progress: bool = True) -> dict[str, dict[str,
     from training.data import convert
     from training.demo.need_labels import label_benchmark, measure_need, write_measurements
     from training.demo.trajectories import synthetic_sample
-    from visionthink_agent.evaluation.benchmark import load_benchmark
+    from visionthink_agent.benchmark import load_benchmark
 
     if not (cfg.sft_final / "config.json").is_file():
         raise FileNotFoundError(f"no stage-1 checkpoint at {cfg.sft_final}: run --stage sft first")

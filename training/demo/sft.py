@@ -52,7 +52,7 @@ from training.demo.trajectories import (
     synthetic_sample,
 )
 from visionthink_agent.backends.grouped_window_attention import enable_grouped_window_attention
-from visionthink_agent.evaluation.benchmark import EvalSample, load_benchmark
+from visionthink_agent.benchmark import EvalSample, load_benchmark
 
 __all__ = [
     "IGNORE",

@@ -22,7 +22,7 @@ from a sample (a shape question teaches both its colour and its kind) and is the
 VisionThink model writes before answering or asking for the full image.
 
 Example:
-    >>> from visionthink_agent.evaluation import make_synthetic_samples
+    >>> from visionthink_agent.synthetic import make_synthetic_samples
     >>> fine = make_synthetic_samples(1, preset="demo", split="train")[0]
     >>> conv = render_trajectory(fine, "visionthink")
     >>> [m["role"] for m in conv.messages], [im.size for im in conv.images]
@@ -43,14 +43,14 @@ from typing import Any, Final, Literal, TypeAlias
 from PIL import Image
 
 from visionthink_agent import protocol
-from visionthink_agent.evaluation.benchmark import EvalSample
-from visionthink_agent.evaluation.synthetic import SyntheticSample
+from visionthink_agent.benchmark import EvalSample
 from visionthink_agent.images import (
     crop_region,
     downsample_for_first_look,
     model_bbox,
     zoom_box,
 )
+from visionthink_agent.synthetic import SyntheticSample
 
 __all__ = [
     "ASKED",
@@ -121,7 +121,7 @@ def first_look_box(sample: SyntheticSample) -> list[int]:
     region the tool cuts covers the whole label.
 
     Example:
-        >>> from visionthink_agent.evaluation import make_synthetic_samples
+        >>> from visionthink_agent.synthetic import make_synthetic_samples
         >>> fine, coarse = make_synthetic_samples(2, preset="demo", split="train")
         >>> fine.target_box, first_look_box(fine), first_look_box(coarse)
         ((0, 168, 112, 224), [0, 84, 56, 112], [0, 0, 112, 112])
@@ -187,7 +187,7 @@ def guessed(sample: SyntheticSample) -> SyntheticSample:
     fine question answered from the first look are therefore guesses, independent of the image.
 
     Example:
-        >>> from visionthink_agent.evaluation import make_synthetic_samples
+        >>> from visionthink_agent.synthetic import make_synthetic_samples
         >>> fine = make_synthetic_samples(1, preset="demo", split="train")[0]
         >>> guess = guessed(fine)
         >>> guess.answer in "0123456789", guess.caption.endswith(guess.answer)
@@ -209,8 +209,8 @@ def synthetic_sample(sample: EvalSample) -> SyntheticSample:
     Example:
         >>> import tempfile
         >>> from pathlib import Path
-        >>> from visionthink_agent.evaluation import write_synthetic_benchmark
-        >>> from visionthink_agent.evaluation.benchmark import load_benchmark
+        >>> from visionthink_agent.synthetic import write_synthetic_benchmark
+        >>> from visionthink_agent.benchmark import load_benchmark
         >>> folder = Path(tempfile.mkdtemp())
         >>> _ = write_synthetic_benchmark(folder, n=2, preset="demo", formats=("jsonl",))
         >>> row = synthetic_sample(load_benchmark(folder / "synthetic.jsonl")[0])
@@ -259,7 +259,7 @@ def render_trajectory(
             :data:`ASKED` (what the question asks for), then makes the choice.
 
     Example:
-        >>> from visionthink_agent.evaluation import make_synthetic_samples
+        >>> from visionthink_agent.synthetic import make_synthetic_samples
         >>> coarse = make_synthetic_samples(2, preset="demo", split="train")[1]
         >>> render_trajectory(coarse, "visionthink").messages[-1]["content"]
         '<think>I see a square coloured orange.</think><answer>orange</answer>'

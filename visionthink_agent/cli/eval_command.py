@@ -235,7 +235,8 @@ def _preset(args: argparse.Namespace) -> str:
 
 
 def _samples(args: argparse.Namespace) -> tuple[list[Any], str]:
-    from visionthink_agent.evaluation import load_benchmark, write_synthetic_benchmark
+    from visionthink_agent.benchmark import load_benchmark
+    from visionthink_agent.synthetic import write_synthetic_benchmark
 
     if args.data == "synthetic":
         bench = write_synthetic_benchmark(
@@ -294,7 +295,8 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from visionthink_agent.evaluation import BenchmarkError, summary_table
+    from visionthink_agent.benchmark import BenchmarkError
+    from visionthink_agent.evaluation import summary_table
 
     console = Console(width=None if sys.stdout.isatty() else 110)  # full table in logs too
     _resolve_model(args)

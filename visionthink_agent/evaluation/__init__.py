@@ -1,4 +1,9 @@
-"""Evaluation: benchmarks, the mode runner, records, summaries, plots, synthetic data.
+"""Evaluation: the mode runner, records, summaries and plots.
+
+The benchmark reader (:mod:`visionthink_agent.benchmark`) and the synthetic task
+(:mod:`visionthink_agent.synthetic`) live below evaluation, since training and the benchmarks
+read them too; they are re-exported here, so ``from visionthink_agent.evaluation import
+load_benchmark, make_synthetic_samples`` keeps working.
 
 ``visionthink eval`` (see :mod:`visionthink_agent.cli.eval_command`) is the command-line face of
 :func:`run_evaluation`.
@@ -9,7 +14,7 @@ Example:
     (('visionthink', 'zoom', 'both', 'full', 'low'), ('visionthink', 'full', 'low'), False)
 """
 
-from visionthink_agent.evaluation.benchmark import BenchmarkError, EvalSample, load_benchmark
+from visionthink_agent.benchmark import BenchmarkError, EvalSample, load_benchmark
 from visionthink_agent.evaluation.modes import ModeOutcome, run_single_look, run_visionthink
 from visionthink_agent.evaluation.plot import plot_accuracy_vs_tokens
 from visionthink_agent.evaluation.records import (
@@ -24,12 +29,12 @@ from visionthink_agent.evaluation.records import (
 from visionthink_agent.evaluation.runner import EvalRun, Judge, run_evaluation
 from visionthink_agent.evaluation.scripted import ScriptedVisionModel
 from visionthink_agent.evaluation.summary import ModeSummary, summarize, summary_table
-from visionthink_agent.evaluation.synthetic import (
+from visionthink_agent.images import model_bbox
+from visionthink_agent.synthetic import (
     SyntheticBenchmark,
     make_synthetic_samples,
     write_synthetic_benchmark,
 )
-from visionthink_agent.images import model_bbox
 
 __all__ = [
     "AGENT_TOOL_MODES",

@@ -174,7 +174,7 @@ def pending(
         done: records already on disk (:func:`load_records`).
 
     Example:
-        >>> from visionthink_agent.evaluation.benchmark import EvalSample
+        >>> from visionthink_agent.benchmark import EvalSample
         >>> s = EvalSample("a", "x.png", "Q?", "1")
         >>> rec = SampleRecord(sample_id="a", mode="low", question="Q?", ground_truth="1")
         >>> [(m, x.id) for m, x in pending([s], ["low", "full"], {rec.key: rec})]

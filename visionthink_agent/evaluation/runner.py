@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import openai
 
 from visionthink_agent.backends.families import family_of
-from visionthink_agent.evaluation.benchmark import EvalSample
+from visionthink_agent.benchmark import EvalSample
 from visionthink_agent.evaluation.modes import ModeOutcome, run_single_look, run_visionthink
 from visionthink_agent.evaluation.plot import plot_accuracy_vs_tokens
 from visionthink_agent.evaluation.records import (

@@ -39,7 +39,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from PIL import Image
 
 from visionthink_agent import protocol
-from visionthink_agent.evaluation.benchmark import EvalSample
+from visionthink_agent.benchmark import EvalSample
 from visionthink_agent.images import PixelBox, is_image_block, load_image, model_bbox
 from visionthink_agent.protocol import BoxConvention, ToolMode
 

@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from visionthink_agent.evaluation import make_synthetic_samples, write_synthetic_benchmark
-from visionthink_agent.evaluation.synthetic import PRESETS
 from visionthink_agent.images import downsample_for_first_look
+from visionthink_agent.synthetic import PRESETS, make_synthetic_samples, write_synthetic_benchmark
 
 IMAGES_DIGESTS = {
     "standard": "df595598e399217823802515a5a9eb46f67a524b13bd7f3511d788268de65398",

@@ -187,7 +187,7 @@ def load_benchmark(
         >>> load_benchmark("missing.csv")
         Traceback (most recent call last):
         ...
-        visionthink_agent.evaluation.benchmark.BenchmarkError: benchmark not found: missing.csv
+        visionthink_agent.benchmark.BenchmarkError: benchmark not found: missing.csv
 
     Raises:
         BenchmarkError: missing file, unknown format, missing columns, duplicate ids, empty cells.
