@@ -5,7 +5,9 @@ the CPU that string names the CPU twice and torch rejects it. :class:`CPUActorRo
 opens the same group first, with gloo for the CPU alone; veRL's own initialisation then finds it
 open and goes on unchanged. :class:`training.trainer.VisionThinkTrainer` swaps this class in for
 the hybrid role when ``trainer.device`` is ``cpu``, the way veRL's own async trainer swaps in its
-``DetachActorWorker``.
+``DetachActorWorker``. It also mends veRL's handling of mRoPE ``position_ids`` rows of equal
+length in its process (:mod:`training.mrope_position_ids`), which otherwise fails the actor
+update.
 
 Example:
     >>> CPUActorRolloutRefWorker.__mro__[1].__name__
@@ -20,6 +22,8 @@ from typing import Any
 
 import torch.distributed
 from verl.workers.engine_workers import ActorRolloutRefWorker
+
+from training import mrope_position_ids
 
 __all__ = ["CPUActorRolloutRefWorker", "open_cpu_process_group"]
 
@@ -46,5 +50,6 @@ class CPUActorRolloutRefWorker(ActorRolloutRefWorker):
     """``ActorRolloutRefWorker`` whose process group is gloo on the CPU (see the module doc)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        mrope_position_ids.install()
         open_cpu_process_group()
         super().__init__(*args, **kwargs)
