@@ -26,7 +26,7 @@ from typing import Any
 from training.settings import VisionThinkSettings
 from visionthink_agent.reward import Sample, apply_penalty_by_uid
 
-__all__ = ["BatchAdjustment", "penalise_batch", "sample_from_reward_info"]
+__all__ = ["BatchAdjustment", "outcome_metrics", "penalise_batch", "sample_from_reward_info"]
 
 
 def sample_from_reward_info(info: Mapping[str, Any]) -> Sample:
@@ -70,28 +70,69 @@ def _labelled_resize_ratios(
     return ratios
 
 
-def _category_metrics(
-    uids: Sequence[Hashable],
-    samples: Sequence[Sample],
-    infos: Sequence[Mapping[str, Any]],
-    penalties: Sequence[float],
-) -> dict[str, float]:
-    """Per question category and per need label: resize ratio, accuracy and the penalty's reach.
-
-    ``visionthink/by_category/<category>/<name>`` and ``visionthink/by_need/<fine|coarse>/<name>``
-    with ``resize_ratio``, ``accuracy``, ``penalised_groups`` (share of the groups with a
-    penalised rollout), ``penalised_direct`` and ``penalised_resize`` (share of the direct /
-    resizing rollouts that were penalised: the trap of a θ-gated penalty shows as correct direct
-    answers docked on questions that do not need the full image).
-    """
+def _buckets(infos: Sequence[Mapping[str, Any]]) -> dict[str, list[int]]:
+    """Row indices per ``by_category/<category>`` and ``by_need/<fine|coarse>``."""
     buckets: dict[str, list[int]] = {}
     for i, info in enumerate(infos):
         buckets.setdefault(f"by_category/{info.get('category') or 'unknown'}", []).append(i)
         label = float(info.get("needs_high_res", -1.0))
         if label in (0.0, 1.0):
             buckets.setdefault(f"by_need/{'fine' if label else 'coarse'}", []).append(i)
+    return dict(sorted(buckets.items()))
+
+
+def outcome_metrics(infos: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """What the rollouts did, overall, per question category and per need label.
+
+    ``visionthink/resize_ratio`` (and ``/fine``, ``/coarse``), ``visionthink/accuracy_reward``,
+    ``visionthink/format_reward``, and ``visionthink/by_category/<category>/<name>`` and
+    ``visionthink/by_need/<fine|coarse>/<name>`` with ``resize_ratio`` and ``accuracy``. Training
+    logs them for each batch (with the penalty's figures, :func:`penalise_batch`); validation
+    (:class:`training.trainer.VisionThinkTrainer`) for the held-out rollouts.
+
+    Args:
+        infos: each rollout's ``reward_extra_info`` (:func:`training.reward.compute_score`).
+
+    Example:
+        >>> infos = [{"acc": 1.0, "resized": 1.0, "format": 1.0, "judge_ok": 1.0,
+        ...           "category": "digit", "needs_high_res": 1.0},
+        ...          {"acc": 0.0, "resized": 0.0, "format": 1.0, "judge_ok": 1.0,
+        ...           "category": "colour", "needs_high_res": 0.0}]
+        >>> metrics = outcome_metrics(infos)
+        >>> metrics["visionthink/by_category/digit/resize_ratio"]
+        1.0
+        >>> metrics["visionthink/by_need/coarse/accuracy"]
+        0.0
+    """
+    samples = [sample_from_reward_info(info) for info in infos]
+    metrics = {
+        "visionthink/resize_ratio": sum(s.resized for s in samples) / max(1, len(samples)),
+        **_labelled_resize_ratios(samples, infos),
+        "visionthink/accuracy_reward": _mean(float(info["acc"]) for info in infos),
+        "visionthink/format_reward": _mean(float(info["format"]) for info in infos),
+    }
+    for name, rows in _buckets(infos).items():
+        metrics[f"visionthink/{name}/resize_ratio"] = _mean(float(samples[i].resized) for i in rows)
+        metrics[f"visionthink/{name}/accuracy"] = _mean(float(infos[i]["acc"]) for i in rows)
+    return metrics
+
+
+def _penalty_reach(
+    uids: Sequence[Hashable],
+    samples: Sequence[Sample],
+    infos: Sequence[Mapping[str, Any]],
+    penalties: Sequence[float],
+) -> dict[str, float]:
+    """Per question category and per need label, the penalty's reach.
+
+    ``visionthink/by_category/<category>/<name>`` and ``visionthink/by_need/<fine|coarse>/<name>``
+    with ``penalised_groups`` (share of the groups with a penalised rollout),
+    ``penalised_direct`` and ``penalised_resize`` (share of the direct / resizing rollouts that
+    were penalised: the trap of a θ-gated penalty shows as correct direct answers docked on
+    questions that do not need the full image).
+    """
     metrics: dict[str, float] = {}
-    for name, rows in sorted(buckets.items()):
+    for name, rows in _buckets(infos).items():
         direct = [i for i in rows if not samples[i].resized]
         resized = [i for i in rows if samples[i].resized]
         groups: dict[Hashable, bool] = {}
@@ -99,8 +140,6 @@ def _category_metrics(
             groups[uids[i]] = groups.get(uids[i], False) or penalties[i] > 0
         prefix = f"visionthink/{name}"
         metrics |= {
-            f"{prefix}/resize_ratio": len(resized) / len(rows),
-            f"{prefix}/accuracy": _mean(float(infos[i]["acc"]) for i in rows),
             f"{prefix}/penalised_groups": _mean(float(hit) for hit in groups.values()),
             f"{prefix}/penalised_direct": _mean(float(penalties[i] > 0) for i in direct),
             f"{prefix}/penalised_resize": _mean(float(penalties[i] > 0) for i in resized),
@@ -178,11 +217,8 @@ def penalise_batch(
         "visionthink/penalty/groups_below_theta": float(
             sum(1 for r in ratios if r < penalty.theta)
         ),
-        "visionthink/resize_ratio": sum(s.resized for s in samples) / max(1, len(samples)),
-        **_labelled_resize_ratios(samples, infos),
-        **_category_metrics(uids, samples, infos, result.penalties),
-        "visionthink/accuracy_reward": _mean(float(info["acc"]) for info in infos),
-        "visionthink/format_reward": _mean(float(info["format"]) for info in infos),
+        **outcome_metrics(infos),
+        **_penalty_reach(uids, samples, infos, result.penalties),
         "visionthink/judge_failed_groups": float(len(result.invalid_uids)),
         "visionthink/neutralised_groups": float(len(invalid)),
     }

@@ -2,8 +2,10 @@
 
 Before the advantages are computed, the batch's rewards (``rm_scores``, the score on each
 rollout's last response token) are adjusted by :func:`training.group_penalty.penalise_batch`,
-grouped by veRL's GRPO ``uid``; the statistics are logged with the step's metrics. Everything
-else is :class:`verl.trainer.ppo.v1.PPOTrainerSync` unchanged.
+grouped by veRL's GRPO ``uid``; the statistics are logged with the step's metrics. Validation
+(``trainer.test_freq``, ``trainer.val_before_train``) also reports the ``visionthink/*`` outcome
+metrics, per question category and need label, under ``val-aux/``. Everything else is
+:class:`verl.trainer.ppo.v1.PPOTrainerSync` unchanged.
 
 Example:
     >>> VisionThinkTrainer.__mro__[1].__name__
@@ -21,7 +23,7 @@ from tensordict import TensorDict
 from verl.trainer.ppo.v1 import PPOTrainerSync
 from verl.utils import tensordict_utils as tu
 
-from training.group_penalty import penalise_batch
+from training.group_penalty import outcome_metrics, penalise_batch
 from training.settings import VisionThinkSettings
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "adjust_batch_rewards",
     "batch_tool_image_token_counts",
     "tool_image_token_counts",
+    "validation_outcome_metrics",
 ]
 
 
@@ -130,6 +133,29 @@ def batch_tool_image_token_counts(batch: Any, image_token_id: int) -> dict[str, 
     )
 
 
+def validation_outcome_metrics(reward_extra_infos: dict[str, list[Any]]) -> dict[str, float]:
+    """:func:`training.group_penalty.outcome_metrics` of the validation rollouts, as ``val-aux/``.
+
+    Args:
+        reward_extra_infos: veRL's validation columns, one list per ``reward_extra_info`` key
+            (``None`` where a rollout lacks the key); rollouts without ``acc`` (a reward that
+            is not ours) are left out.
+
+    Example:
+        >>> columns = {"acc": [1.0, 0.0], "resized": [1.0, 0.0], "format": [1.0, 1.0],
+        ...            "judge_ok": [1.0, 1.0], "category": ["digit", "colour"]}
+        >>> validation_outcome_metrics(columns)["val-aux/visionthink/by_category/digit/accuracy"]
+        1.0
+    """
+    keys = list(reward_extra_infos)
+    columns = reward_extra_infos.values()
+    rows = [dict(zip(keys, values, strict=True)) for values in zip(*columns, strict=True)]
+    infos = [row for row in rows if row.get("acc") is not None]
+    if not infos:
+        return {}
+    return {f"val-aux/{key}": value for key, value in outcome_metrics(infos).items()}
+
+
 class VisionThinkTrainer(PPOTrainerSync):
     """:class:`PPOTrainerSync` that applies VisionThink's group penalty before the advantages.
 
@@ -160,6 +186,24 @@ class VisionThinkTrainer(PPOTrainerSync):
         for role in (Role.ActorRollout, Role.ActorRolloutRef, Role.Actor, Role.RefPolicy):
             if role in self.role_worker_mapping:
                 self.role_worker_mapping[role] = ray.remote(CPUActorRolloutRefWorker)
+
+    def _val_metrics_update(
+        self,
+        data_sources: list[str],
+        sample_uids: list[str],
+        reward_extra_infos_dict: dict[str, list[Any]],
+        sample_turns: list[int],
+        expected_acc_counts: dict[tuple[str, str], int] | None = None,
+    ) -> dict[str, float]:
+        """veRL's validation metrics plus :func:`validation_outcome_metrics` (per category)."""
+        metrics: dict[str, float] = super()._val_metrics_update(
+            data_sources,
+            sample_uids,
+            reward_extra_infos_dict,
+            sample_turns,
+            expected_acc_counts=expected_acc_counts,
+        )
+        return metrics | validation_outcome_metrics(reward_extra_infos_dict)
 
     def _compute_advantage(self, batch: Any, metrics: dict[str, Any]) -> Any:
         with torch.no_grad():
