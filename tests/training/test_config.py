@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
@@ -107,6 +108,28 @@ def test_cpu_config_saves_at_the_end_and_resumes():
     endless = compose_config("visionthink_cpu", ["trainer.total_training_steps=null"])
     with pytest.raises(ConfigError, match=r"^trainer\.save_freq is null .*trainer\.save_freq=N"):
         validate(endless)
+
+
+def test_cpu_config_keeps_transfer_queue_threads_within_the_cores(caplog):
+    """TransferQueue sets torch to ``TQ_NUM_THREADS`` (default 8) for each put / get and warns
+    each time that is more than the physical cores; the CPU recipe's Ray processes get 1."""
+    import logging
+
+    import psutil
+    import transfer_queue.client
+    from transfer_queue.utils.common import limit_pytorch_auto_parallel_threads
+
+    assert "TQ_NUM_THREADS" in inspect.getsource(transfer_queue.client)
+    env = compose_config("visionthink_cpu").ray_kwargs.ray_init.runtime_env.env_vars
+    threads = int(env.TQ_NUM_THREADS)
+    assert 1 <= threads <= psutil.cpu_count(logical=False)
+    caplog.set_level(logging.WARNING)
+    with limit_pytorch_auto_parallel_threads(threads):
+        pass
+    assert "should not exceed" not in caplog.text
+    with limit_pytorch_auto_parallel_threads(psutil.cpu_count(logical=False) + 1):
+        pass
+    assert "should not exceed" in caplog.text  # the warning this setting avoids
 
 
 def _readme_scale_out_commands() -> list[list[str]]:
