@@ -23,7 +23,7 @@ def test_plugin_registers_platform_rollout_and_engine(monkeypatch: pytest.Monkey
     import training.cpu.plugin
     from training.cpu.engine import CPUFSDPEngineWithLMHead
     from training.cpu.platform import PlatformCPU
-    from training.cpu.rollout_server import HFReplica, HFServerAdapter
+    from training.cpu.rollout_replica import HFReplica, HFServerAdapter
 
     training.cpu.plugin.register()  # idempotent
     assert PlatformRegistry.get("cpu") is PlatformCPU

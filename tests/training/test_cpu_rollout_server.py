@@ -10,12 +10,9 @@ import pytest
 import torch
 from PIL import Image
 
-from training.cpu.rollout_server import (
-    GenerationSettings,
-    HFRolloutServer,
-    HFServerAdapter,
-    collect_weights,
-)
+from training.cpu.rollout_replica import HFServerAdapter, collect_weights
+from training.cpu.rollout_server import HFRolloutServer
+from training.cpu.turn_generation import GenerationSettings
 
 pytestmark = pytest.mark.verl
 

@@ -5,9 +5,12 @@ package adds, without editing veRL:
 
 * :mod:`training.cpu.platform`: a ``cpu`` platform (``PlatformRegistry``), selected by
   ``VERL_PLATFORM=cpu``;
-* :mod:`training.cpu.rollout_server`: an in-process transformers rollout replica
-  (``RolloutReplicaRegistry``, ``rollout.name: hf_cpu``) serving the token-in/token-out
-  ``generate`` the agent loop calls, with the actor's weights synced into it every step;
+* :mod:`training.cpu.rollout_server`: an in-process transformers rollout server serving the
+  token-in/token-out ``generate`` the agent loop calls (batched turns and prefix reuse in
+  :mod:`training.cpu.turn_generation` and :mod:`training.cpu.prefix_cache`), and
+  :mod:`training.cpu.rollout_replica`: its replica (``RolloutReplicaRegistry``,
+  ``rollout.name: hf_cpu``) and the worker's handle that syncs the actor's weights into it
+  every step;
 * :mod:`training.cpu.worker`: veRL's ``ActorRolloutRefWorker`` with the few device assumptions
   that a CPU breaks adjusted (swapped in by the trainer, as veRL's own async trainer swaps its
   worker class);

@@ -6,7 +6,7 @@ there (the ``visionthink_cpu`` config does, for every Ray process) registers:
 
 * the ``cpu`` platform (:class:`training.cpu.platform.PlatformCPU`), used when
   ``VERL_PLATFORM=cpu``;
-* the ``hf_cpu`` rollout: the replica (:class:`training.cpu.rollout_server.HFReplica`) in
+* the ``hf_cpu`` rollout: the replica (:class:`training.cpu.rollout_replica.HFReplica`) in
   ``RolloutReplicaRegistry`` and the worker-side adapter in veRL's rollout-class table;
 * veRL's FSDP training engine for the ``cpu`` device in ``EngineRegistry``
   (:class:`training.cpu.engine.CPUFSDPEngineWithLMHead`; veRL registers it for cuda and npu).
@@ -26,11 +26,11 @@ from typing import Any
 
 __all__ = ["register"]
 
-_ADAPTER = "training.cpu.rollout_server.HFServerAdapter"
+_ADAPTER = "training.cpu.rollout_replica.HFServerAdapter"
 
 
 def _load_replica() -> type[Any]:
-    from training.cpu.rollout_server import HFReplica
+    from training.cpu.rollout_replica import HFReplica
 
     return HFReplica
 

@@ -1,0 +1,110 @@
+"""The key/value cache of each trajectory's last turn, so that its next turn skips re-reading it.
+
+A VisionThink trajectory is two model turns: the first (on the 1/4-pixel image) ends in a
+``resize_image`` call, and the agent loop sends the second turn's prompt as the first turn's
+prompt, its response tokens and the tool turn with the full image. veRL's agent loop sends every
+turn of a trajectory with the same ``request_id``, so :class:`PrefixCache` keeps, per request id,
+the tokens a turn read and wrote and their keys and values; the next turn with that id whose
+prompt starts with exactly those tokens prefills only the rest (the tool turn).
+
+The cache is bounded in tokens (least recently stored entries go first), an entry is taken out
+when its next turn comes (whether it matches or not) and not stored after a trajectory's last
+allowed turn, and :meth:`PrefixCache.clear` drops everything (the server calls it when the
+weights change, as keys and values computed by the old weights are stale).
+
+Example:
+    >>> import torch
+    >>> kv = [(torch.zeros(1, 2, 3, 4), torch.zeros(1, 2, 3, 4))]
+    >>> cache = PrefixCache(max_tokens=10, max_turns=2)
+    >>> cache.put("traj", CachedPrefix([5, 6, 7], kv, turns=1))
+    >>> cache.take("traj", [5, 6, 7, 8, 9]).token_ids
+    [5, 6, 7]
+    >>> cache.take("traj", [5, 6, 7, 8, 9]) is None  # taken: a turn's cache serves one next turn
+    True
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import torch
+
+__all__ = ["CachedPrefix", "PrefixCache"]
+
+
+@dataclass(eq=False)
+class CachedPrefix:
+    """One trajectory's turn so far: its tokens and, per layer, their keys and values.
+
+    Attributes:
+        token_ids: the tokens the keys and values belong to, in order.
+        layers: per decoder layer, ``(keys, values)`` of shape ``(1, kv_heads, tokens, dim)``.
+        turns: how many model turns of the trajectory these tokens hold.
+    """
+
+    token_ids: list[int]
+    layers: list[tuple[torch.Tensor, torch.Tensor]]
+    turns: int
+
+
+class PrefixCache:
+    """Per request id, the last turn's :class:`CachedPrefix`, at most ``max_tokens`` in all.
+
+    Args:
+        max_tokens: how many tokens all entries may hold together (0 turns the cache off).
+        max_turns: a trajectory's most model turns (an entry at that many turns is not stored,
+            as no turn follows it); None: no limit.
+    """
+
+    def __init__(self, max_tokens: int, max_turns: int | None = None) -> None:
+        self.max_tokens = max_tokens
+        self.max_turns = max_turns
+        self._entries: OrderedDict[str, CachedPrefix] = OrderedDict()
+        self.tokens = 0
+        self.hits = self.misses = self.reused_tokens = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def take(self, request_id: str, prompt_ids: list[int]) -> CachedPrefix | None:
+        """Remove ``request_id``'s entry; return it if ``prompt_ids`` extends its tokens exactly.
+
+        A prompt that differs anywhere in the cached tokens, or adds nothing to them, gets None
+        (a full prefill).
+        """
+        entry = self._entries.pop(request_id, None)
+        if entry is None:
+            return None
+        self.tokens -= len(entry.token_ids)
+        cached = len(entry.token_ids)
+        if len(prompt_ids) <= cached or prompt_ids[:cached] != entry.token_ids:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self.reused_tokens += cached
+        return entry
+
+    def accepts(self, tokens: int, turns: int) -> bool:
+        """Whether an entry of ``tokens`` tokens after ``turns`` turns would be stored (one that
+        the cache cannot hold, or after the trajectory's last turn, would not)."""
+        return tokens <= self.max_tokens and (self.max_turns is None or turns < self.max_turns)
+
+    def put(self, request_id: str, entry: CachedPrefix) -> None:
+        """Store ``entry`` under ``request_id``, evicting the oldest entries to stay in bounds."""
+        size = len(entry.token_ids)
+        if not self.accepts(size, entry.turns):
+            return
+        old = self._entries.pop(request_id, None)
+        if old is not None:
+            self.tokens -= len(old.token_ids)
+        while self._entries and self.tokens + size > self.max_tokens:
+            _, evicted = self._entries.popitem(last=False)
+            self.tokens -= len(evicted.token_ids)
+        self._entries[request_id] = entry
+        self.tokens += size
+
+    def clear(self) -> None:
+        """Drop every entry (after a weight update their keys and values are stale)."""
+        self._entries.clear()
+        self.tokens = 0
