@@ -3,7 +3,8 @@
 ==============================  ==========================================================
 ``VISIONTHINK_BASE_URL``        OpenAI-compatible endpoint (default ``http://127.0.0.1:8000/v1``,
                                 e.g. ``vllm serve Senqiao/VisionThink-Efficient``)
-``VISIONTHINK_MODEL``           model name (default ``Senqiao/VisionThink-Efficient``); without
+``VISIONTHINK_MODEL``           model name (default: the first the server lists at
+                                ``/v1/models``, as vLLM's ``--served-model-name``); without
                                 ``VISIONTHINK_BASE_URL``, ``demo``, ``tiny``, ``tiny-qwen3-vl``
                                 or a local checkpoint folder runs in this process
                                 (``ChatQwenVL``): no second server
@@ -15,7 +16,9 @@
                                 arithmetic (default: from the model name)
 ``VISIONTHINK_MAX_RESIZES``     high-resolution views per image (default 1)
 ``VISIONTHINK_TEMPERATURE``     sampling temperature (default 0, as the authors evaluate)
-``VISIONTHINK_MAX_TOKENS``      tokens per model turn (default 8192, as the authors evaluate)
+``VISIONTHINK_MAX_TOKENS``      tokens per model turn (default 8192, as the authors evaluate,
+                                or the served model's context length, vLLM's
+                                ``max_model_len``, when smaller; a value above it is refused)
 ``VISIONTHINK_ALLOW_PRIVATE_URLS``  ``1`` lets image URLs point at private addresses
 ``VISIONTHINK_ALLOW_LOCAL_FILES``   ``1`` lets image blocks name files on the server
                                 (``file_path``, ``file://``); off by default: any client
@@ -35,21 +38,34 @@ The request body is capped by the API server itself: ``HTTP_MAX_REQUEST_BODY_BYT
 base64; the server's own default is 300 MB). A larger body is answered HTTP 413 as it streams
 in, before it is parsed or stored.
 
+The served graph adapts to the model server as ``visionthink ask --base-url`` does
+(:func:`~visionthink_agent.backends.served_models.resolve_generation`): what is not set is read
+from ``GET /v1/models`` when the first run needs the graph, not when ``langgraph dev`` starts,
+so the API server comes up before the model server does. The graph is then built once for the
+process; a failed build (the model server unreachable: one line naming its URL) is retried by
+the next run.
+
 No checkpointer here: the server provides persistence.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from visionthink_agent import create_visionthink_agent
-from visionthink_agent.backends import DEFAULT_MODEL
 from visionthink_agent.backends.openai_compatible import (
     DEFAULT_BASE_URL,
     create_openai_compatible_model,
+)
+from visionthink_agent.backends.served_models import (
+    DEFAULT_MAX_NEW_TOKENS,
+    GRAPH_SETTINGS,
+    resolve_generation,
 )
 from visionthink_agent.graph.image_store import (
     DEFAULT_CACHE_BYTES,
@@ -65,10 +81,24 @@ IN_PROCESS_MODELS = ("demo", "tiny", "tiny-qwen3-vl")
 
 
 def build_graph(env: Mapping[str, str] = os.environ) -> Any:
-    """Compile the agent from environment settings (see the module docstring)."""
+    """Compile the agent from environment settings (see the module docstring).
+
+    Served by an OpenAI-compatible server, the model name and the token cap not set in ``env``
+    are read from the server's ``/v1/models``.
+
+    Raises:
+        ValueError: a setting names no mode, tool mode...
+        ServerProbeError: the model server cannot be reached, does not serve
+            ``VISIONTHINK_MODEL``, or its context length is below ``VISIONTHINK_MAX_TOKENS``.
+    """
     mode = env.get("VISIONTHINK_MODE", "prompted")
     if mode not in ("prompted", "native"):
         raise ValueError(f"VISIONTHINK_MODE must be 'prompted' or 'native', got {mode!r}")
+    tool_mode = env.get("VISIONTHINK_TOOL_MODE", "resize")
+    if tool_mode not in TOOL_MODES:
+        raise ValueError(
+            f"VISIONTHINK_TOOL_MODE must be one of {', '.join(TOOL_MODES)}, got {tool_mode!r}"
+        )
     limits = ImageLimits(
         max_pixels=int(env.get("VISIONTHINK_MAX_PIXELS", DEFAULT_LIMITS.max_pixels)),
         max_bytes=int(env.get("VISIONTHINK_MAX_BYTES", DEFAULT_LIMITS.max_bytes)),
@@ -80,11 +110,6 @@ def build_graph(env: Mapping[str, str] = os.environ) -> Any:
             env.get("VISIONTHINK_IMAGE_CACHE_ENTRY_PIXELS", DEFAULT_CACHE_ENTRY_PIXELS)
         ),
     )
-    tool_mode = env.get("VISIONTHINK_TOOL_MODE", "resize")
-    if tool_mode not in TOOL_MODES:
-        raise ValueError(
-            f"VISIONTHINK_TOOL_MODE must be one of {', '.join(TOOL_MODES)}, got {tool_mode!r}"
-        )
     agent = create_visionthink_agent(
         model,
         mode=mode,
@@ -103,29 +128,56 @@ def build_graph(env: Mapping[str, str] = os.environ) -> Any:
 def _model(env: Mapping[str, str], limits: ImageLimits) -> Any:
     """The in-process model for ``demo`` / ``tiny`` / a checkpoint folder without a base URL,
     else the OpenAI-compatible client."""
-    name = env.get("VISIONTHINK_MODEL", DEFAULT_MODEL)
-    max_tokens = int(env.get("VISIONTHINK_MAX_TOKENS", "8192"))
+    name = env.get("VISIONTHINK_MODEL") or None
+    requested = env.get("VISIONTHINK_MAX_TOKENS")
+    max_tokens = int(requested) if requested else None
     temperature = float(env.get("VISIONTHINK_TEMPERATURE", "0"))
-    if not env.get("VISIONTHINK_BASE_URL") and (
-        name in IN_PROCESS_MODELS or Path(name).expanduser().is_dir()
-    ):
+    base_url = env.get("VISIONTHINK_BASE_URL")
+    if not base_url and name and (name in IN_PROCESS_MODELS or Path(name).expanduser().is_dir()):
         from visionthink_agent.backends.transformers_chat import ChatQwenVL
 
         return ChatQwenVL(
             model=name,
-            max_new_tokens=max_tokens,
+            max_new_tokens=max_tokens or DEFAULT_MAX_NEW_TOKENS,
             temperature=temperature,
             max_pixels=limits.max_pixels,
             max_bytes=limits.max_bytes,
         )
+    base_url = base_url or DEFAULT_BASE_URL
+    api_key = env.get("VISIONTHINK_API_KEY")
+    if name is None or max_tokens is None:
+        name, max_tokens = resolve_generation(
+            base_url, model=name, api_key=api_key, max_new_tokens=max_tokens, names=GRAPH_SETTINGS
+        )
     return create_openai_compatible_model(
         name,
-        base_url=env.get("VISIONTHINK_BASE_URL", DEFAULT_BASE_URL),
-        api_key=env.get("VISIONTHINK_API_KEY"),
+        base_url=base_url,
+        api_key=api_key,
         temperature=temperature,
         max_tokens=max_tokens,
         family=env.get("VISIONTHINK_FAMILY") or None,
     )
 
 
-graph = build_graph()
+_built: Any = None
+_building = threading.Lock()
+
+
+def _build_once() -> Any:
+    global _built
+    with _building:
+        if _built is None:
+            _built = build_graph()
+        return _built
+
+
+async def graph() -> Any:
+    """The graph ``langgraph.json`` serves (a graph factory the API server calls per run): built
+    from ``os.environ`` on the first run, in a worker thread (the model server may be asked),
+    then the same graph for every run of the process.
+
+    Raises:
+        ServerProbeError: the model server cannot be reached (one line naming its URL); the
+            next run tries again.
+    """
+    return await asyncio.to_thread(_build_once)

@@ -57,6 +57,7 @@ def test_env_chooses_the_zoom_tool_and_the_model_family(image_bytes: bytes) -> N
         graph = load_module().build_graph(
             {
                 "VISIONTHINK_BASE_URL": server.base_url,
+                "VISIONTHINK_MODEL": "my-model",  # the scripted server lists no models
                 "VISIONTHINK_MODE": "native",
                 "VISIONTHINK_TOOL_MODE": "both",
                 "VISIONTHINK_FAMILY": "qwen3_vl",

@@ -49,7 +49,11 @@ def test_the_demo_model_runs_in_the_server_process() -> None:
 
 
 def test_the_environment_sets_the_question_and_cache_limits() -> None:
-    remote = {"VISIONTHINK_BASE_URL": "http://127.0.0.1:9/v1"}  # never reached
+    remote = {  # never reached: the model and its cap are set, so the server is not asked
+        "VISIONTHINK_BASE_URL": "http://127.0.0.1:9/v1",
+        "VISIONTHINK_MODEL": "m",
+        "VISIONTHINK_MAX_TOKENS": "64",
+    }
     limits = {
         "VISIONTHINK_MAX_QUESTION_CHARS": "10",
         "VISIONTHINK_IMAGE_CACHE_MB": "1",

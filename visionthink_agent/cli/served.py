@@ -15,12 +15,11 @@ Example:
 from __future__ import annotations
 
 from visionthink_agent.backends.served_models import (
+    GenerationCapError,
     ServerProbeError,
-    find_served_model,
-    generation_cap,
+    resolve_generation,
 )
 from visionthink_agent.cli.errors import CommandError
-from visionthink_agent.urls import display_url
 
 __all__ = ["resolve_served_model"]
 
@@ -39,16 +38,10 @@ def resolve_served_model(
             ``max_new_tokens`` exceeds its context length (exit 2).
     """
     try:
-        served = find_served_model(base_url, model, api_key=api_key)
+        return resolve_generation(
+            base_url, model=model, api_key=api_key, max_new_tokens=max_new_tokens
+        )
+    except GenerationCapError as exc:
+        raise CommandError(str(exc), 2) from exc
     except ServerProbeError as exc:
         raise CommandError(str(exc), 1) from exc
-    limit = served.max_model_len
-    if max_new_tokens is not None and limit is not None and max_new_tokens > limit:
-        raise CommandError(
-            f"--max-new-tokens {max_new_tokens} exceeds the context length of {served.name!r} "
-            f"at {display_url(base_url)} (max_model_len {limit}): lower --max-new-tokens, or "
-            "leave it out "
-            "to follow the server",
-            2,
-        )
-    return served.name, generation_cap(max_new_tokens, served)
