@@ -1,7 +1,7 @@
 """Prefill latency, time to first token and peak memory of the in-process backend, per path.
 
 For each image size (default 1, 2 and 8 megapixels) it measures, on the code path of the
-in-process backend (:class:`visionthink_agent.backends.qwen_engine.QwenVLEngine`):
+in-process backend (:class:`visionthink_agent.backends.qwen.engine.QwenVLEngine`):
 
 * ``full_res``     — one turn on the full-resolution image (the always-full-res baseline);
 * ``first_look``   — one turn on VisionThink's first look (half each side);
@@ -51,13 +51,13 @@ from rich.progress import Progress
 from rich.table import Table
 
 from visionthink_agent import protocol
-from visionthink_agent.backends.aligned_vision_mlp import align_vision_mlp, unalign_vision_mlp
-from visionthink_agent.backends.grouped_window_attention import (
+from visionthink_agent.backends.qwen.aligned_vision_mlp import align_vision_mlp, unalign_vision_mlp
+from visionthink_agent.backends.qwen.engine import QwenVLEngine, qwen_content, resolve_device
+from visionthink_agent.backends.qwen.grouped_window_attention import (
     disable_grouped_window_attention,
     enable_grouped_window_attention,
 )
-from visionthink_agent.backends.qwen_engine import QwenVLEngine, qwen_content, resolve_device
-from visionthink_agent.backends.tiny import write_tiny_checkpoint
+from visionthink_agent.backends.qwen.tiny import write_tiny_checkpoint
 from visionthink_agent.images import load_image, visual_tokens
 
 RESULTS = Path(__file__).resolve().parent / "results"

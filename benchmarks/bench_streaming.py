@@ -40,8 +40,8 @@ from rich.table import Table
 from transformers import AutoTokenizer
 
 from visionthink_agent import protocol
+from visionthink_agent.backends.qwen.tiny import write_tiny_checkpoint
 from visionthink_agent.backends.text_stream import TextStream
-from visionthink_agent.backends.tiny import write_tiny_checkpoint
 
 RESULTS = Path(__file__).resolve().parent / "results"
 LENGTHS = (256, 2048, 8192)

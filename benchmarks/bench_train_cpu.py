@@ -422,7 +422,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.model is None:
-        from visionthink_agent.backends.tiny import default_tiny_dir, write_tiny_checkpoint
+        from visionthink_agent.backends.qwen.tiny import default_tiny_dir, write_tiny_checkpoint
 
         args.model = write_tiny_checkpoint(default_tiny_dir())
     console = Console()

@@ -43,7 +43,7 @@ from rich.table import Table
 from torch.autograd import DeviceType
 from torch.profiler import ProfilerActivity, profile, record_function
 
-from visionthink_agent.backends.qwen_engine import QwenVLEngine, resolve_device
+from visionthink_agent.backends.qwen.engine import QwenVLEngine, resolve_device
 from visionthink_agent.images import load_image
 
 PHASES = ("engine.preprocess", "engine.rope_index", "model.forward", "vision_tower", "llm")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from visionthink_agent.backends.tiny import write_tiny_checkpoint
+from visionthink_agent.backends.qwen.tiny import write_tiny_checkpoint
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from visionthink_agent.backends.qwen_engine import QwenVLEngine
+from visionthink_agent.backends.qwen.engine import QwenVLEngine
 from visionthink_agent.backends.transformers_chat import ChatQwenVL
 
 _TOOLS = re.compile(r"<tools>\n(.*?)\n</tools>", re.S)

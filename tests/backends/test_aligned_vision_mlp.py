@@ -8,8 +8,8 @@ import pytest
 import torch
 from PIL import Image
 
-from visionthink_agent.backends.aligned_vision_mlp import align_vision_mlp, unalign_vision_mlp
-from visionthink_agent.backends.qwen_engine import QwenVLEngine
+from visionthink_agent.backends.qwen.aligned_vision_mlp import align_vision_mlp, unalign_vision_mlp
+from visionthink_agent.backends.qwen.engine import QwenVLEngine
 
 
 def mlp_widths(model: torch.nn.Module) -> dict[str, int]:

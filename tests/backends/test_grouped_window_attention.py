@@ -10,13 +10,13 @@ import pytest
 import torch
 from PIL import Image
 
-from visionthink_agent.backends.grouped_window_attention import (
+from visionthink_agent.backends.qwen.engine import QwenVLEngine
+from visionthink_agent.backends.qwen.grouped_window_attention import (
     SegmentGroups,
     disable_grouped_window_attention,
     enable_grouped_window_attention,
     grouped_segment_attention,
 )
-from visionthink_agent.backends.qwen_engine import QwenVLEngine
 
 
 def per_segment_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, cu: list[int]) -> Any:

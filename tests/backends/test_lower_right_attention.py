@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from transformers.integrations.sdpa_attention import repeat_kv
 
-from visionthink_agent.backends.lower_right_attention import lower_right_sdpa_attention
+from visionthink_agent.backends.qwen.lower_right_attention import lower_right_sdpa_attention
 
 
 def test_matches_an_explicit_lower_right_mask_with_grouped_kv_heads() -> None:

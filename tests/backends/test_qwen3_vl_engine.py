@@ -14,8 +14,8 @@ from transformers import AutoModelForImageTextToText
 
 from visionthink_agent import protocol
 from visionthink_agent.backends.families import QWEN2_5_VL_FAMILY, QWEN3_VL_FAMILY, family_of
-from visionthink_agent.backends.grouped_window_attention import enable_grouped_window_attention
-from visionthink_agent.backends.qwen_engine import QwenVLEngine, qwen_content
+from visionthink_agent.backends.qwen.engine import QwenVLEngine, qwen_content
+from visionthink_agent.backends.qwen.grouped_window_attention import enable_grouped_window_attention
 from visionthink_agent.backends.transformers_chat import ChatQwenVL
 from visionthink_agent.images import encode_image, load_image, visual_tokens
 

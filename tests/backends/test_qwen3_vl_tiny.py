@@ -15,9 +15,9 @@ from transformers import AutoModelForImageTextToText, AutoProcessor
 from visionthink_agent import protocol
 from visionthink_agent.backends.demo import resolve_model_alias
 from visionthink_agent.backends.families import QWEN3_VL_FAMILY, family_for_checkpoint
-from visionthink_agent.backends.qwen_engine import qwen_content
-from visionthink_agent.backends.qwen_template import QWEN3_VL_CHAT_TEMPLATE
-from visionthink_agent.backends.tiny import (
+from visionthink_agent.backends.qwen.engine import qwen_content
+from visionthink_agent.backends.qwen.template import QWEN3_VL_CHAT_TEMPLATE
+from visionthink_agent.backends.qwen.tiny import (
     QWEN3_VL_ADDED_TOKENS,
     TINY_IMAGE_TOKEN_ID,
     TINY_QWEN3_VL_ALIAS,

@@ -20,7 +20,7 @@ from transformers.models.qwen3_vl.video_processing_qwen3_vl import Qwen3VLVideoP
 
 from visionthink_agent import protocol
 from visionthink_agent.backends.families import QWEN2_5_VL_FAMILY, QWEN3_VL_FAMILY, ModelFamily
-from visionthink_agent.backends.tiny import TINY_IMAGE_TOKEN_ID, write_tiny_checkpoint
+from visionthink_agent.backends.qwen.tiny import TINY_IMAGE_TOKEN_ID, write_tiny_checkpoint
 from visionthink_agent.images import ZoomBoxError, crop_region, load_image, visual_tokens, zoom_box
 
 # The image-processor fields of the released checkpoints' preprocessor_config.json.

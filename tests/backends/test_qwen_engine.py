@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from visionthink_agent import protocol
-from visionthink_agent.backends.qwen_engine import (
+from visionthink_agent.backends.qwen.engine import (
     ModelLoadError,
     QwenVLEngine,
     qwen_content,

@@ -11,8 +11,8 @@ from PIL import Image
 from transformers import AutoProcessor, Qwen2_5_VLForConditionalGeneration
 
 from visionthink_agent import protocol
-from visionthink_agent.backends.qwen_template import QWEN2_5_VL_CHAT_TEMPLATE
-from visionthink_agent.backends.tiny import (
+from visionthink_agent.backends.qwen.template import QWEN2_5_VL_CHAT_TEMPLATE
+from visionthink_agent.backends.qwen.tiny import (
     QWEN_ADDED_TOKENS,
     TINY_IMAGE_TOKEN_ID,
     main,

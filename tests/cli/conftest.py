@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from visionthink_agent.backends.tiny import default_tiny_dir, write_tiny_checkpoint
+from visionthink_agent.backends.qwen.tiny import default_tiny_dir, write_tiny_checkpoint
 
 REPO = Path(__file__).resolve().parents[2]
 RECEIPT = REPO / "examples" / "images" / "receipt.png"

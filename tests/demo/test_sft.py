@@ -17,7 +17,7 @@ from training.demo.curves import ACCURACY_LABELS
 from training.demo.recipe import demo_corpus, prepare_data
 from training.demo.sft import IGNORE, conversation_loss, encode_batch, run_sft
 from training.demo.trajectories import render_trajectory
-from visionthink_agent.backends.tiny import TINY_SIZES, build_untrained_checkpoint
+from visionthink_agent.backends.qwen.tiny import TINY_SIZES, build_untrained_checkpoint
 from visionthink_agent.synthetic import make_synthetic_samples
 
 SIZES = dataclasses.replace(TINY_SIZES, extra_corpus=demo_corpus())

@@ -16,7 +16,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from training.main_ppo import CONFIG_DIR
-from visionthink_agent.backends.tiny import write_tiny_checkpoint
+from visionthink_agent.backends.qwen.tiny import write_tiny_checkpoint
 
 # Sizes that are multiples of 28 px, so the Qwen processor does not resize them:
 # the first look is 112x84 (12 visual tokens), the high-resolution view 224x168 (48).

@@ -17,7 +17,7 @@ from tests.training.test_zoom_agent_loop import _processor_tokens, _spans
 from tests.training.test_zoom_parity import _graph_ids, _loop_ids
 from tests.training.zoom_harness import dataset_rows, mode_config, mode_tools, zoom_turn
 from visionthink_agent import protocol
-from visionthink_agent.backends.tiny import write_tiny_checkpoint
+from visionthink_agent.backends.qwen.tiny import write_tiny_checkpoint
 from visionthink_agent.images import QWEN3_VL, load_image, smart_resize, visual_tokens
 
 pytestmark = pytest.mark.verl

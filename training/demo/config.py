@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal
 
-from visionthink_agent.backends.tiny import ModelSizes
+from visionthink_agent.backends.qwen.tiny import ModelSizes
 
 __all__ = ["DEMO_PRESET", "DEMO_SIZES", "DemoConfig"]
 

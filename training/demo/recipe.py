@@ -3,7 +3,7 @@
 * :func:`prepare_data` writes the synthetic **train** split (JSONL + PNG), a validation split
   from another train-split seed, the same training rows as veRL parquet
   (:func:`training.data.convert`, for the GRPO stage) and the random-weight starting checkpoint
-  (:func:`~visionthink_agent.backends.tiny.build_untrained_checkpoint` with
+  (:func:`~visionthink_agent.backends.qwen.tiny.build_untrained_checkpoint` with
   :data:`~training.demo.config.DEMO_SIZES`, or a copy of ``init_from``). It is skipped when
   ``OUT/data/manifest.json`` already records the same settings.
 * :func:`~training.demo.sft.run_sft` is stage 1.
@@ -114,7 +114,7 @@ def prepare_data(cfg: DemoConfig, *, progress: bool = True) -> DataSummary:
         progress: show the parquet conversion's progress bar.
     """
     from training.data import convert
-    from visionthink_agent.backends.tiny import build_untrained_checkpoint
+    from visionthink_agent.backends.qwen.tiny import build_untrained_checkpoint
     from visionthink_agent.synthetic import write_synthetic_benchmark
 
     manifest_path = cfg.data_dir / "manifest.json"

@@ -51,7 +51,7 @@ from training.demo.trajectories import (
     render_trajectory,
     synthetic_sample,
 )
-from visionthink_agent.backends.grouped_window_attention import enable_grouped_window_attention
+from visionthink_agent.backends.qwen.grouped_window_attention import enable_grouped_window_attention
 from visionthink_agent.benchmark import EvalSample, load_benchmark
 
 __all__ = [

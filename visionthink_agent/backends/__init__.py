@@ -4,9 +4,10 @@
   ``ChatOpenAI`` for vLLM / SGLang / ``transformers serve`` / OpenAI;
 * :class:`~visionthink_agent.backends.transformers_chat.ChatQwenVL` — the checkpoint in this
   process (the embedded default);
-* :func:`~visionthink_agent.backends.tiny.write_tiny_checkpoint` — a tiny random-weight
-  Qwen2.5-VL (``model="tiny"``) or Qwen3-VL (``model="tiny-qwen3-vl"``) for offline tests
-  and demos;
+* :mod:`~visionthink_agent.backends.qwen` — what the in-process adapter runs: the Qwen-VL
+  engine, its kernel patches, chat template and
+  :func:`~visionthink_agent.backends.qwen.tiny.write_tiny_checkpoint` (a tiny random-weight
+  Qwen2.5-VL, ``model="tiny"``, or Qwen3-VL, ``model="tiny-qwen3-vl"``, for offline tests);
 * :mod:`~visionthink_agent.backends.families` — which family a model is (Qwen2.5-VL or
   Qwen3-VL: its zoom boxes' convention and visual-token geometry), :func:`.families.family_of`.
 

@@ -86,7 +86,7 @@ def resolve_model_alias(model: str) -> str:
             )
         return str(folder)
     from visionthink_agent.backends.families import QWEN3_VL_FAMILY
-    from visionthink_agent.backends.tiny import (
+    from visionthink_agent.backends.qwen.tiny import (
         TINY_MODEL_ALIAS,
         TINY_QWEN3_VL_ALIAS,
         default_tiny_dir,

@@ -14,7 +14,7 @@ the streamed pieces never show part of a stop string the final text cuts off.
 Example:
     >>> import tempfile
     >>> from transformers import AutoTokenizer
-    >>> from visionthink_agent.backends.tiny import write_tiny_checkpoint
+    >>> from visionthink_agent.backends.qwen.tiny import write_tiny_checkpoint
     >>> tokenizer = AutoTokenizer.from_pretrained(write_tiny_checkpoint(tempfile.mkdtemp() + "/t"))
     >>> stream = TextStream(tokenizer, stop=["</answer>"])
     >>> pieces = [stream.push(i) for i in tokenizer.encode("<answer>42</answer> more")]

@@ -256,7 +256,7 @@ def _build_model(args: argparse.Namespace) -> Any:
         check_checkpoint_folder(args.model or DEFAULT_MODEL)  # before torch is imported
     except FileNotFoundError as exc:
         raise CommandError(str(exc), 2) from exc
-    from visionthink_agent.backends.qwen_engine import ModelLoadError
+    from visionthink_agent.backends.qwen.engine import ModelLoadError
     from visionthink_agent.backends.transformers_chat import ChatQwenVL
 
     max_tokens = args.max_new_tokens or (TINY_DEFAULT_NEW_TOKENS if args.model == "tiny" else 8192)

@@ -20,7 +20,7 @@ convention and token geometry the agent must use).
 Example:
     >>> import tempfile
     >>> from PIL import Image
-    >>> from visionthink_agent.backends.tiny import write_tiny_checkpoint
+    >>> from visionthink_agent.backends.qwen.tiny import write_tiny_checkpoint
     >>> engine = QwenVLEngine.load(write_tiny_checkpoint(tempfile.mkdtemp() + "/t"))
     >>> content = [{"type": "image"}, {"type": "text", "text": "Hi"}]
     >>> messages = [{"role": "user", "content": content}]
@@ -32,25 +32,39 @@ Example:
 from __future__ import annotations
 
 import inspect
-import json
 import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from PIL import Image
 
-from visionthink_agent.backends.aligned_vision_mlp import align_vision_mlp
 from visionthink_agent.backends.families import ModelFamily, family_for_config
-from visionthink_agent.backends.grouped_window_attention import enable_grouped_window_attention
-from visionthink_agent.backends.lower_right_attention import register_lower_right_attention
+from visionthink_agent.backends.qwen.aligned_vision_mlp import align_vision_mlp
+from visionthink_agent.backends.qwen.chat_format import declare_tools, qwen_content
+from visionthink_agent.backends.qwen.checkpoints import (
+    ModelLoadError,
+    hub_options,
+    load_error_message,
+    resolve_device,
+    resolve_dtype,
+)
+from visionthink_agent.backends.qwen.decoding import final_text, next_token
+from visionthink_agent.backends.qwen.grouped_window_attention import enable_grouped_window_attention
+from visionthink_agent.backends.qwen.lower_right_attention import register_lower_right_attention
+from visionthink_agent.backends.qwen.prefix_cache import (
+    CachedPrefix,
+    image_spans,
+    reusable_prefix,
+    suffix_inputs,
+)
 from visionthink_agent.backends.text_stream import TextStream
-from visionthink_agent.protocol import ImageSlot, Part
 
+# ModelLoadError, declare_tools, qwen_content and resolve_* are the engine's surface too.
 __all__ = [
     "GenerationResult",
     "ModelLoadError",
@@ -60,14 +74,6 @@ __all__ = [
     "resolve_device",
     "resolve_dtype",
 ]
-
-
-_DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
-"""The system message the Qwen2.5-VL chat template writes when a conversation has none."""
-
-
-class ModelLoadError(RuntimeError):
-    """The checkpoint could not be loaded (not found locally and no network, or not a model)."""
 
 
 @dataclass
@@ -102,62 +108,6 @@ class GenerationResult:
     finish_reason: str
 
 
-@dataclass
-class _CachedPrefix:
-    """The token ids whose keys/values sit in ``cache``, and the images among them."""
-
-    token_ids: torch.Tensor  # (n,) on CPU
-    cache: Any
-    image_spans: list[tuple[int, int, torch.Tensor]] = field(default_factory=list)
-
-
-def qwen_content(parts: Sequence[Part]) -> list[dict[str, Any]]:
-    """A rendered protocol turn as Qwen chat-template content (image slots → image parts).
-
-    Example:
-        >>> from visionthink_agent import protocol
-        >>> [p["type"] for p in qwen_content(protocol.tool_success_turn())]
-        ['text', 'image', 'text']
-    """
-    return [
-        {"type": "image"} if isinstance(part, ImageSlot) else {"type": "text", "text": part}
-        for part in parts
-    ]
-
-
-def resolve_device(device: str | None) -> str:
-    """``auto``/None → ``cuda`` when available, else ``mps``, else ``cpu``; others as given.
-
-    Example:
-        >>> resolve_device("cpu")
-        'cpu'
-    """
-    if device not in (None, "auto"):
-        return str(device)
-    if torch.cuda.is_available():
-        return "cuda"
-    if torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
-
-
-def resolve_dtype(dtype: str | torch.dtype | None, device: str) -> torch.dtype:
-    """``auto``/None → bfloat16 on GPUs, float32 on CPU; or a name like ``"float16"``.
-
-    Example:
-        >>> resolve_dtype("auto", "cpu"), resolve_dtype("bfloat16", "cpu")
-        (torch.float32, torch.bfloat16)
-    """
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    if dtype in (None, "auto"):
-        return torch.float32 if device == "cpu" else torch.bfloat16
-    resolved = getattr(torch, str(dtype), None)
-    if not isinstance(resolved, torch.dtype):
-        raise ValueError(f"unknown dtype {dtype!r}; use auto, bfloat16, float16 or float32")
-    return resolved
-
-
 class QwenVLEngine:
     """A Qwen-VL model + processor that generates one conversation turn at a time.
 
@@ -167,14 +117,14 @@ class QwenVLEngine:
         processor: its ``AutoProcessor``.
         reuse_kv: keep the last call's KV cache and reuse its longest matching prefix.
         lower_right_attention: switch a ``sdpa`` model to
-            :mod:`~visionthink_agent.backends.lower_right_attention` (same results, no dense
+            :mod:`~visionthink_agent.backends.qwen.lower_right_attention` (same results, no dense
             mask when a suffix is prefilled after a cached prefix).
         grouped_window_attention: run the vision tower's window attention as one SDPA call per
-            window length (:mod:`~visionthink_agent.backends.grouped_window_attention`; same
+            window length (:mod:`~visionthink_agent.backends.qwen.grouped_window_attention`; same
             results, a few calls per layer instead of one per window). ``None`` (default): on
             when the model is on CUDA.
         aligned_vision_mlp: zero-pad the vision MLPs' width to a multiple of 64
-            (:mod:`~visionthink_agent.backends.aligned_vision_mlp`; same function, GEMMs on
+            (:mod:`~visionthink_agent.backends.qwen.aligned_vision_mlp`; same function, GEMMs on
             the fast GPU kernels; this model instance's vision MLP weights change shape).
             ``None`` (default): on when the model is on CUDA.
 
@@ -217,7 +167,7 @@ class QwenVLEngine:
         eos_ids = [eos] if isinstance(eos, int) else list(eos or [])
         im_end = self.tokenizer.convert_tokens_to_ids("<|im_end|>")
         self.stop_token_ids = {int(i) for i in [*eos_ids, im_end] if i is not None}
-        self._prefix: _CachedPrefix | None = None
+        self._prefix: CachedPrefix | None = None
         self._lock = threading.Lock()
         self._rope_parameters = set(inspect.signature(model.model.get_rope_index).parameters)
 
@@ -251,12 +201,12 @@ class QwenVLEngine:
         if attn_implementation:
             extra["attn_implementation"] = attn_implementation
         try:
-            processor = AutoProcessor.from_pretrained(source, **_hub_options(source))
+            processor = AutoProcessor.from_pretrained(source, **hub_options(source))
             loaded = AutoModelForImageTextToText.from_pretrained(
-                source, dtype=torch_dtype, device_map=device, **_hub_options(source), **extra
+                source, dtype=torch_dtype, device_map=device, **hub_options(source), **extra
             )
         except (OSError, ValueError) as exc:
-            raise ModelLoadError(_load_error_message(str(model), exc)) from exc
+            raise ModelLoadError(load_error_message(str(model), exc)) from exc
         return cls(
             loaded,
             processor,
@@ -363,8 +313,8 @@ class QwenVLEngine:
         preprocessed = time.perf_counter()
         input_ids = inputs["input_ids"]
         positions, rope_delta = self._positions(inputs)
-        spans = self._image_spans(input_ids[0], inputs)
-        reused = self._reusable_prefix(prefix, input_ids[0], spans)
+        spans = image_spans(input_ids[0], inputs, self.image_token_id)
+        reused = reusable_prefix(prefix, input_ids[0], spans) if self.reuse_kv else 0
         if reused and prefix is not None:
             cache = prefix.cache
             if cache.get_seq_length() > reused:
@@ -373,7 +323,7 @@ class QwenVLEngine:
             from transformers import DynamicCache
 
             cache = DynamicCache(config=self.model.config)
-        feed = self._suffix_inputs(inputs, spans, reused)
+        feed = suffix_inputs(inputs, spans, reused, self.device, self.model.dtype)
         outputs = self.model(
             **feed,
             position_ids=positions[:, :, reused:].to(self.device),
@@ -398,7 +348,7 @@ class QwenVLEngine:
             if cancel is not None and cancel.is_set():
                 finish_reason = "cancelled"
                 break
-            token = _next_token(outputs.logits[0, -1], temperature, top_p, generator)
+            token = next_token(outputs.logits[0, -1], temperature, top_p, generator)
             if step == 0:
                 first_token_seconds = time.perf_counter() - start
             generated.append(token)
@@ -421,13 +371,13 @@ class QwenVLEngine:
                 use_cache=True,
             )
             fed_generated = step + 1
-        text = _final_text(self.tokenizer.decode(generated, skip_special_tokens=True), stop)
+        text = final_text(self.tokenizer.decode(generated, skip_special_tokens=True), stop)
         streamed = stream.text
         if on_text is not None and len(text) > len(streamed) and text.startswith(streamed):
             on_text(text[len(streamed) :])  # a held-back tail that was no stop string
         new = torch.tensor(generated[:fed_generated], dtype=input_ids.dtype)
         fed = torch.cat([input_ids[0], new])
-        self._prefix = _CachedPrefix(fed, cache, spans) if self.reuse_kv else None
+        self._prefix = CachedPrefix(fed, cache, spans) if self.reuse_kv else None
         _synchronize(self.device)
         return GenerationResult(
             text=response_prefix + text,
@@ -472,109 +422,6 @@ class QwenVLEngine:
         positions, deltas = self.model.model.get_rope_index(**kwargs)
         return positions.cpu(), int(deltas.view(-1)[0])
 
-    def _image_spans(self, ids: torch.Tensor, inputs: Any) -> list[tuple[int, int, torch.Tensor]]:
-        """(start, end, pixel rows) of each image's ``<|image_pad|>`` run, in order."""
-        grid = inputs.get("image_grid_thw")
-        if grid is None:
-            return []
-        is_pad = (ids == self.image_token_id).int()
-        edges = torch.diff(is_pad, prepend=torch.tensor([0]), append=torch.tensor([0]))
-        starts = torch.nonzero(edges == 1).view(-1).tolist()
-        ends = torch.nonzero(edges == -1).view(-1).tolist()
-        rows = grid.prod(dim=-1).tolist()
-        offsets = [0, *torch.tensor(rows).cumsum(0).tolist()]
-        pixels = inputs["pixel_values"]
-        return [
-            (s, e, pixels[offsets[i] : offsets[i + 1]])
-            for i, (s, e) in enumerate(zip(starts, ends, strict=True))
-        ]
-
-    def _reusable_prefix(
-        self, prefix: _CachedPrefix | None, ids: torch.Tensor, spans: list[tuple[int, int, Any]]
-    ) -> int:
-        """How many leading prompt tokens the cached KV covers, images checked pixel for pixel."""
-        if not self.reuse_kv or prefix is None:
-            return 0
-        cached = prefix.token_ids
-        n = min(len(cached), len(ids) - 1)  # at least one token must be fed for logits
-        mismatch = torch.nonzero(cached[:n] != ids[:n])
-        if len(mismatch):
-            n = int(mismatch[0])
-        old = {s: (e, px) for s, e, px in prefix.image_spans}
-        for start, end, pixels in spans:
-            if start >= n:
-                break
-            match = old.get(start)
-            same = match is not None and match[0] == end and torch.equal(match[1], pixels)
-            if end > n or not same:
-                # Cut before the image's <|vision_start|> so the image is fed whole.
-                n = max(0, start - 1)
-                break
-        return n
-
-    def _suffix_inputs(
-        self, inputs: Any, spans: list[tuple[int, int, torch.Tensor]], reused: int
-    ) -> dict[str, Any]:
-        """Model inputs for the tokens after the reused prefix (and the images among them)."""
-        feed: dict[str, Any] = {"input_ids": inputs["input_ids"][:, reused:].to(self.device)}
-        grid = inputs.get("image_grid_thw")
-        if grid is None:
-            return feed
-        keep = [i for i, (start, _, _) in enumerate(spans) if start >= reused]
-        if keep:
-            feed["pixel_values"] = torch.cat([spans[i][2] for i in keep]).to(
-                self.device, self.model.dtype
-            )
-            feed["image_grid_thw"] = grid[keep].to(self.device)
-        return feed
-
-
-def declare_tools(messages: Sequence[dict[str, Any]], tools: Sequence[Any]) -> list[dict[str, Any]]:
-    """Qwen2.5's tool declaration added to the system message (one is added when missing).
-
-    The words are those of Qwen2.5's tool-aware chat template: the tool schemas inside
-    ``<tools></tools>`` and the ``<tool_call>`` answer format.
-
-    Example:
-        >>> tool = {"type": "function", "function": {"name": "f", "parameters": {}}}
-        >>> out = declare_tools([{"role": "user", "content": "hi"}], [tool])
-        >>> [m["role"] for m in out], out[0]["content"].splitlines()[2]
-        (['system', 'user'], '# Tools')
-    """
-    schemas = "\n".join(json.dumps(tool, ensure_ascii=False) for tool in tools)
-    declaration = (
-        "\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
-        "You are provided with function signatures within <tools></tools> XML tags:\n<tools>\n"
-        f"{schemas}\n</tools>\n\nFor each function call, return a json object with function "
-        "name and arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n"
-        '{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>'
-    )
-    out = [dict(m) for m in messages]
-    if out and out[0].get("role") == "system" and isinstance(out[0].get("content"), str):
-        out[0]["content"] += declaration
-    else:
-        out.insert(0, {"role": "system", "content": _DEFAULT_SYSTEM_PROMPT + declaration})
-    return out
-
-
-def _final_text(text: str, stop: Sequence[str]) -> str:
-    """``text`` cut at its first stop string."""
-    cuts = [i for s in stop if s and (i := text.find(s)) >= 0]
-    return text[: min(cuts)] if cuts else text
-
-
-def _next_token(
-    logits: torch.Tensor, temperature: float, top_p: float, generator: torch.Generator | None
-) -> int:
-    if temperature <= 0:
-        return int(torch.argmax(logits))
-    probs = torch.softmax(logits.float() / temperature, dim=-1)
-    if top_p < 1.0:
-        sorted_probs, order = torch.sort(probs, descending=True)
-        keep = torch.cumsum(sorted_probs, dim=-1) - sorted_probs < top_p
-        probs = torch.zeros_like(probs).scatter(0, order[keep], sorted_probs[keep])
-    return int(torch.multinomial(probs, 1, generator=generator))
-
 
 def _family(config: Any) -> ModelFamily | None:
     try:
@@ -586,36 +433,3 @@ def _family(config: Any) -> ModelFamily | None:
 def _synchronize(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-
-
-def _hub_options(source: str) -> dict[str, Any]:
-    """Load from the local cache only when the hub is known to be unreachable or turned off."""
-    if Path(source).is_dir():
-        return {}
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes") or not _hub_reachable():
-        return {"local_files_only": True}
-    return {}
-
-
-def _hub_reachable(timeout: float = 3.0) -> bool:
-    import socket
-
-    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
-    host = endpoint.split("://", 1)[-1].split("/", 1)[0]
-    try:
-        with socket.create_connection((host, 443), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def _load_error_message(model: str, exc: Exception) -> str:
-    return (
-        f"could not load model {model!r}: {exc}\n"
-        "It is not a local checkpoint directory and could not be fetched from the Hugging Face "
-        "hub (no network, or not downloaded yet). Ways forward:\n"
-        "  --model demo            the small model shipped in the package (synthetic task)\n"
-        "  --model tiny            a tiny random-weight model written locally (plumbing only)\n"
-        "  --model /path/to/ckpt   a local Qwen2.5-VL or Qwen3-VL checkpoint directory\n"
-        "  --base-url URL          an OpenAI-compatible server (vLLM, SGLang, transformers serve)"
-    )

@@ -6,7 +6,7 @@ When the resize turn reuses the first turn's KV cache, its prefill has more keys
 *lower right* (each new query sees every cached key and the new keys up to itself) needs no
 mask: PyTorch's ``causal_lower_right`` bias runs it on the flash kernel. Registered under
 :data:`ATTENTION_NAME` for single-sequence (unpadded, batch-1) use, which is how
-:class:`~visionthink_agent.backends.qwen_engine.QwenVLEngine` calls the model; everything else
+:class:`~visionthink_agent.backends.qwen.engine.QwenVLEngine` calls the model; everything else
 (an explicit mask, non-causal vision attention, one-token decoding) goes to the stock ``sdpa``.
 
 Example:
