@@ -18,7 +18,7 @@ from tests.graph.conftest import (
     v1_block,
 )
 from visionthink_agent import create_visionthink_agent, protocol
-from visionthink_agent.graph import TOKEN_ACCOUNT_EVENT, prompted_conversation
+from visionthink_agent.graph import TOKEN_ACCOUNT_EVENT, AgentSettings, prompted_conversation
 from visionthink_agent.images import load_image
 from visionthink_agent.parsing import parse_tool_call
 
@@ -242,3 +242,17 @@ def test_options_are_validated() -> None:
         create_visionthink_agent(scripted(ANSWER), max_model_turns=0)
     with pytest.raises(ValueError, match="native"):
         create_visionthink_agent(scripted(ANSWER), image_in_tool_message=True)
+
+
+def test_options_come_from_one_settings_value_and_keywords_change_it(image_bytes: bytes) -> None:
+    one_turn = AgentSettings(max_model_turns=1)
+    model = scripted(RESIZE_CALL)
+    graph = create_visionthink_agent(model, one_turn).compile()
+    content = [{"type": "text", "text": QUESTION}, v1_block(image_bytes)]
+    assert graph.invoke({"messages": [HumanMessage(content=content)]})["status"] == "turn_limit"
+    model = scripted(RESIZE_CALL, ANSWER)
+    graph = create_visionthink_agent(model, one_turn, max_model_turns=2).compile()
+    result = graph.invoke({"messages": [HumanMessage(content=content)]})
+    assert (result["status"], result["resized"]) == ("answered", True)
+    with pytest.raises(TypeError, match="max_turns"):
+        create_visionthink_agent(scripted(ANSWER), one_turn, max_turns=2)  # type: ignore[call-arg]

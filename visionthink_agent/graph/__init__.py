@@ -1,7 +1,8 @@
 """The LangGraph surface: the VisionThink agent graph, the resize and zoom tools, the middleware.
 
 * :func:`create_visionthink_agent` — the agent as an uncompiled ``StateGraph``
-  (``tool_mode="resize"``, ``"zoom"`` or ``"both"``);
+  (``tool_mode="resize"``, ``"zoom"`` or ``"both"``), its options one
+  :class:`AgentSettings` value or keyword arguments;
 * :func:`create_resize_image_tool` / :func:`create_zoom_image_tool` — the ``resize_image`` and
   ``image_zoom_in_tool`` tools for any ``ToolNode`` (:func:`turn_after_tool_results` keeps their
   image turn after the other tools' results);
@@ -35,6 +36,7 @@ from visionthink_agent.graph.replies import (
     turn_after_tool_results,
 )
 from visionthink_agent.graph.resize_tool import create_resize_image_tool
+from visionthink_agent.graph.settings import AgentSettings
 from visionthink_agent.graph.state import (
     STATUSES,
     TOKEN_ACCOUNT_EVENT,
@@ -51,6 +53,7 @@ __all__ = [
     "NATIVE_SYSTEM_PROMPT",
     "STATUSES",
     "TOKEN_ACCOUNT_EVENT",
+    "AgentSettings",
     "Mode",
     "Status",
     "TokenUsage",

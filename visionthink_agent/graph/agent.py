@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterator, Sequence
-from typing import Any, Literal
+from dataclasses import replace
+from typing import Any
 
 import openai
 from langchain_core.language_models import BaseChatModel, LanguageModelLike
@@ -25,6 +26,7 @@ from langgraph._internal._runnable import RunnableCallable
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command
+from typing_extensions import Unpack
 
 from visionthink_agent import protocol
 from visionthink_agent.backends.families import family_of
@@ -43,9 +45,10 @@ from visionthink_agent.graph.results import (
     token_account_event,
     turn_limit_replies,
 )
+from visionthink_agent.graph.settings import AgentOptions, AgentSettings, Mode
 from visionthink_agent.graph.state import VisionThinkInput, VisionThinkOutput, VisionThinkState
 from visionthink_agent.graph.turns import parse_model_turn, turn_calls
-from visionthink_agent.images import DEFAULT_LIMITS, ImageLimits, VisionGeometry, is_image_block
+from visionthink_agent.images import DEFAULT_LIMITS, ImageLimits, is_image_block
 from visionthink_agent.questions import (
     DEFAULT_MAX_QUESTION_CHARS,
     check_question_length,
@@ -60,8 +63,6 @@ __all__ = [
     "native_system_prompt",
     "normalise_new_messages",
 ]
-
-Mode = Literal["prompted", "native"]
 
 NATIVE_SYSTEM_PROMPT = (
     "Images you are shown are a downsampled first look (half the width and height of the "
@@ -194,21 +195,8 @@ def _model_server_named() -> Iterator[None]:
 
 def create_visionthink_agent(
     model: LanguageModelLike,
-    *,
-    mode: Mode = "prompted",
-    tool_mode: protocol.ToolMode = "resize",
-    boxes: protocol.BoxConvention | None = None,
-    max_resizes: int = protocol.MAX_RESIZES,
-    max_zooms: int = protocol.MAX_ZOOMS,
-    max_model_turns: int | None = None,
-    system_prompt: str | None = None,
-    image_in_tool_message: bool = False,
-    allow_private_urls: bool = False,
-    allow_local_files: bool = False,
-    image_limits: ImageLimits = DEFAULT_LIMITS,
-    drop_history_images: bool = False,
-    geometry: VisionGeometry | None = None,
-    max_question_chars: int = DEFAULT_MAX_QUESTION_CHARS,
+    settings: AgentSettings | None = None,
+    **options: Unpack[AgentOptions],
 ) -> StateGraph[Any, Any, Any, Any]:
     """Build the VisionThink agent as an uncompiled ``StateGraph``.
 
@@ -226,185 +214,28 @@ def create_visionthink_agent(
     Args:
         model: a LangChain chat model. In ``prompted`` mode it is called as is (no
             ``bind_tools`` needed); in ``native`` mode it must support ``bind_tools``.
-        mode: ``"prompted"`` shows the model exactly the VisionThink protocol and parses
-            ``<tool_call>`` from its text (VisionThink / Qwen2.5-VL checkpoints); ``"native"``
-            uses native tool calling (GPT-4o, Qwen3-VL behind a tool parser).
-        tool_mode: the high-resolution request the model may make: ``"resize"`` (the whole
-            image, VisionThink; the default, byte-exact to the released protocol), ``"zoom"``
-            (a region, ``image_zoom_in_tool`` with ``bbox_2d``, cropped from the original) or
-            ``"both"`` (the model chooses).
-        boxes: how the model writes ``bbox_2d``: ``"first_look_pixels"`` (Qwen2.5-VL: pixels
-            of the first look it was shown) or ``"relative_1000"`` (Qwen3-VL: 0-1000); default
-            the model family's (:func:`~visionthink_agent.backends.families.family_of`).
-        max_resizes: high-resolution views allowed per image (a further call gets the
-            protocol's error turn).
-        max_zooms: regions allowed per question (a further zoom gets the error turn).
-        max_model_turns: model calls per question; default one per allowed request plus the
-            answer (``protocol.tool_budget(tool_mode).max_model_turns``: 2 for resize, 3 for
-            zoom, 4 for both). A model still calling a tool on its last turn ends the question
-            with status ``turn_limit``.
-        system_prompt: the system message; default ``protocol.system_prompt(tool_mode, boxes)``
-            (prompted; ``protocol.SYSTEM_PROMPT`` for resize) or
-            :func:`native_system_prompt` (native).
-        image_in_tool_message: native mode only: return the image inside the ``ToolMessage``
-            (OpenAI Responses API) instead of a following ``HumanMessage``.
-        allow_private_urls: let image URLs point at private / loopback addresses.
-        allow_local_files: let image blocks name local files (``file_path``, ``file://``, a
-            path); off by default, like private URLs.
-        image_limits: the pixel and byte limits every image is read under
-            (:class:`~visionthink_agent.images.ImageLimits`; ``load_image``'s defaults).
-        drop_history_images: on a follow-up, leave the earlier questions' images out of the
-            request (a short note stands in for each; the image the question is about keeps its
-            first look, and it may be resized again). Off by default: the whole conversation
-            is re-sent, and the token account counts those images under ``history``.
-        geometry: the token arithmetic for the token account; default the model family's
-            (:data:`~visionthink_agent.images.QWEN3_VL` for a Qwen3-VL model, else
-            :data:`~visionthink_agent.images.QWEN2_5_VL`).
-        max_question_chars: the most characters of question text; a longer (or an empty)
-            question raises :class:`~visionthink_agent.questions.QuestionError` before any
-            image is read or the model is called.
+        settings: the agent's options (:class:`~visionthink_agent.graph.settings.AgentSettings`:
+            ``mode``, ``tool_mode``, ``boxes``, ``max_resizes``, ``max_zooms``,
+            ``max_model_turns``, ``system_prompt``, ``image_in_tool_message``,
+            ``allow_private_urls``, ``allow_local_files``, ``image_limits``,
+            ``drop_history_images``, ``geometry``, ``max_question_chars``); default
+            ``AgentSettings()``.
+        **options: any of those options by name, over ``settings``
+            (``create_visionthink_agent(model, mode="native")``).
 
     Raises:
         ValueError: an unknown mode, tool mode or box convention, a bad limit, or
             ``image_in_tool_message`` in prompted mode.
-        TypeError: native mode with a model that has no ``bind_tools``.
+        TypeError: native mode with a model that has no ``bind_tools``, or an unknown option.
+
+    Example:
+        >>> from langchain_core.language_models import FakeMessagesListChatModel
+        >>> model = FakeMessagesListChatModel(responses=[])
+        >>> zoom = AgentSettings(tool_mode="zoom")
+        >>> sorted(create_visionthink_agent(model, zoom, max_zooms=2).nodes)
+        ['model', 'tools']
     """
-    if mode not in ("prompted", "native"):
-        raise ValueError(f"mode must be 'prompted' or 'native', got {mode!r}")
-    family = family_of(model)
-    boxes = family.boxes if boxes is None else boxes
-    geometry = family.geometry if geometry is None else geometry
-    budget = request_budget(tool_mode, boxes, max_resizes=max_resizes, max_zooms=max_zooms)
-    turns_allowed = budget.max_model_turns if max_model_turns is None else max_model_turns
-    if not 1 <= turns_allowed <= 10:
-        raise ValueError(f"max_model_turns must be between 1 and 10, got {turns_allowed}")
-    if image_in_tool_message and mode == "prompted":
-        raise ValueError(
-            "image_in_tool_message needs mode='native' (prompted turns are user turns)"
-        )
-    bound: Any = model
-    if mode == "native":
-        if not isinstance(model, BaseChatModel) and not hasattr(model, "bind_tools"):
-            raise TypeError(f"native mode needs a chat model with bind_tools, got {type(model)}")
-        try:
-            bound = model.bind_tools(protocol.tool_schemas(tool_mode, boxes))
-        except NotImplementedError as exc:
-            raise TypeError(
-                f"{type(model).__name__} has no bind_tools; use mode='prompted'"
-            ) from exc
-        default = native_system_prompt(tool_mode)
-    else:
-        default = protocol.system_prompt(tool_mode, boxes)
-    prompt = default if system_prompt is None else system_prompt
-
-    def render(messages: list[BaseMessage]) -> list[BaseMessage]:
-        if mode == "prompted":
-            return prompted_messages(
-                messages,
-                system_prompt=prompt,
-                allow_private_urls=allow_private_urls,
-                allow_local_files=allow_local_files,
-                image_limits=image_limits,
-                drop_history_images=drop_history_images,
-            )
-        return native_messages(
-            messages,
-            system_prompt=prompt,
-            allow_private_urls=allow_private_urls,
-            allow_local_files=allow_local_files,
-            image_limits=image_limits,
-            drop_history_images=drop_history_images,
-        )
-
-    def prepare(state: VisionThinkState) -> tuple[list[BaseMessage], dict[str, Any]]:
-        """The conversation to render and the update so far (a new question is normalised)."""
-        messages: list[BaseMessage] = list(state["messages"])
-        last = messages[-1] if messages else None
-        if not (isinstance(last, HumanMessage) and not is_tool_turn(last)):
-            return messages, {"messages": [], "model_turns": state.get("model_turns", 0)}
-        changed = normalise_new_messages(
-            messages,
-            allow_private_urls=allow_private_urls,
-            allow_local_files=allow_local_files,
-            image_limits=image_limits,
-            max_question_chars=max_question_chars,
-        )
-        by_id = {m.id: m for m in changed}
-        messages = [by_id.get(m.id, m) for m in messages]
-        return messages, {"messages": changed, **empty_result()}
-
-    def record(
-        messages: list[BaseMessage], update: dict[str, Any], response: BaseMessage
-    ) -> Command[Any]:
-        """Add the model turn and route: on to ``tools`` for a call, else the question is over
-        (its result and token account are set and the graph ends)."""
-        if mode == "prompted":
-            turn = parse_model_turn(response, tool_mode=tool_mode)
-        elif isinstance(response, AIMessage):
-            turn = response
-        else:
-            raise TypeError(f"the model returned a {type(response).__name__}, not an AIMessage")
-        update["messages"].append(turn)
-        update["model_turns"] += 1
-        calls = bool(turn.tool_calls or turn.invalid_tool_calls)
-        if calls and update["model_turns"] < turns_allowed:
-            return Command(update=update, goto="tools")
-        replies = turn_limit_replies(turn) if calls else []
-        result = question_result(
-            [*messages, turn, *replies],
-            turn_limit=calls,
-            allow_private_urls=allow_private_urls,
-            allow_local_files=allow_local_files,
-            image_limits=image_limits,
-            drop_history_images=drop_history_images,
-            geometry=geometry,
-        )
-        get_stream_writer()(token_account_event(result))
-        update["messages"].extend(replies)
-        return Command(update={**update, **result}, goto=END)
-
-    def call_model(state: VisionThinkState, config: RunnableConfig) -> Command[Any]:
-        messages, update = prepare(state)
-        with _model_server_named():
-            response = bound.invoke(render(messages), config)
-        return record(messages, update, response)
-
-    def prepare_and_render(
-        state: VisionThinkState,
-    ) -> tuple[list[BaseMessage], dict[str, Any], list[BaseMessage]]:
-        messages, update = prepare(state)
-        return messages, update, render(messages)
-
-    async def acall_model(state: VisionThinkState, config: RunnableConfig) -> Command[Any]:
-        # Image decoding and encoding run in a worker thread, off the event loop.
-        messages, update, sent = await asyncio.to_thread(prepare_and_render, state)
-        with _model_server_named():
-            response = await bound.ainvoke(sent, config)
-        return record(messages, update, response)
-
-    def tools(state: VisionThinkState) -> dict[str, Any]:
-        messages = state["messages"]
-        last = last_ai_message(messages)
-        assert last is not None
-        replies = high_res_reply(
-            messages,
-            turn_calls(last),
-            tool_mode=tool_mode,
-            boxes=boxes,
-            max_resizes=max_resizes,
-            max_zooms=max_zooms,
-            image_in_tool_message=image_in_tool_message,
-            embed_image=False,
-            allow_private_urls=allow_private_urls,
-            allow_local_files=allow_local_files,
-            image_limits=image_limits,
-            drop_history_images=drop_history_images,
-        )
-        return {"messages": replies}
-
-    async def atools(state: VisionThinkState) -> dict[str, Any]:
-        return await asyncio.to_thread(tools, state)
-
+    nodes = _AgentNodes(model, replace(settings or AgentSettings(), **options))
     graph: StateGraph[Any, Any, Any, Any] = StateGraph(
         VisionThinkState, input_schema=VisionThinkInput, output_schema=VisionThinkOutput
     )
@@ -415,10 +246,143 @@ def create_visionthink_agent(
     # a conditional edge costs on every model turn.
     graph.add_node(
         "model",
-        RunnableCallable(call_model, acall_model, name="model", trace=False),
+        RunnableCallable(nodes.call_model, nodes.acall_model, name="model", trace=False),
         destinations=("tools", END),
     )
-    graph.add_node("tools", RunnableCallable(tools, atools, name="tools", trace=False))
+    graph.add_node("tools", RunnableCallable(nodes.tools, nodes.atools, name="tools", trace=False))
     graph.add_edge(START, "model")
     graph.add_edge("tools", "model")
     return graph
+
+
+def _bound_model(model: LanguageModelLike, settings: AgentSettings, boxes: Any) -> Any:
+    """The model as the graph calls it: bound to the tools' schemas in native mode."""
+    if settings.mode == "prompted":
+        return model
+    if not isinstance(model, BaseChatModel) and not hasattr(model, "bind_tools"):
+        raise TypeError(f"native mode needs a chat model with bind_tools, got {type(model)}")
+    try:
+        return model.bind_tools(protocol.tool_schemas(settings.tool_mode, boxes))
+    except NotImplementedError as exc:
+        raise TypeError(f"{type(model).__name__} has no bind_tools; use mode='prompted'") from exc
+
+
+class _AgentNodes:
+    """The two nodes' bodies, over one model and its settings (resolved for the model's family)."""
+
+    def __init__(self, model: LanguageModelLike, settings: AgentSettings) -> None:
+        family = family_of(model)
+        self.settings = settings
+        self.boxes = family.boxes if settings.boxes is None else settings.boxes
+        self.geometry = family.geometry if settings.geometry is None else settings.geometry
+        budget = request_budget(
+            settings.tool_mode,
+            self.boxes,
+            max_resizes=settings.max_resizes,
+            max_zooms=settings.max_zooms,
+        )
+        turns = settings.max_model_turns
+        self.turns_allowed = budget.max_model_turns if turns is None else turns
+        if not 1 <= self.turns_allowed <= 10:
+            raise ValueError(f"max_model_turns must be between 1 and 10, got {self.turns_allowed}")
+        self.bound = _bound_model(model, settings, self.boxes)
+        if settings.system_prompt is not None:
+            self.prompt = settings.system_prompt
+        elif settings.mode == "native":
+            self.prompt = native_system_prompt(settings.tool_mode)
+        else:
+            self.prompt = protocol.system_prompt(settings.tool_mode, self.boxes)
+
+    def render(self, messages: list[BaseMessage]) -> list[BaseMessage]:
+        """What the model is sent: the conversation with the first look, in the mode's form."""
+        to_messages = prompted_messages if self.settings.mode == "prompted" else native_messages
+        return to_messages(
+            messages,
+            system_prompt=self.prompt,
+            drop_history_images=self.settings.drop_history_images,
+            **self.settings.image_reading,
+        )
+
+    def prepare(self, state: VisionThinkState) -> tuple[list[BaseMessage], dict[str, Any]]:
+        """The conversation to render and the update so far (a new question is normalised)."""
+        messages: list[BaseMessage] = list(state["messages"])
+        last = messages[-1] if messages else None
+        if not (isinstance(last, HumanMessage) and not is_tool_turn(last)):
+            return messages, {"messages": [], "model_turns": state.get("model_turns", 0)}
+        changed = normalise_new_messages(
+            messages,
+            max_question_chars=self.settings.max_question_chars,
+            **self.settings.image_reading,
+        )
+        by_id = {m.id: m for m in changed}
+        messages = [by_id.get(m.id, m) for m in messages]
+        return messages, {"messages": changed, **empty_result()}
+
+    def record(
+        self, messages: list[BaseMessage], update: dict[str, Any], response: BaseMessage
+    ) -> Command[Any]:
+        """Add the model turn and route: on to ``tools`` for a call, else the question is over
+        (its result and token account are set and the graph ends)."""
+        if self.settings.mode == "prompted":
+            turn = parse_model_turn(response, tool_mode=self.settings.tool_mode)
+        elif isinstance(response, AIMessage):
+            turn = response
+        else:
+            raise TypeError(f"the model returned a {type(response).__name__}, not an AIMessage")
+        update["messages"].append(turn)
+        update["model_turns"] += 1
+        calls = bool(turn.tool_calls or turn.invalid_tool_calls)
+        if calls and update["model_turns"] < self.turns_allowed:
+            return Command(update=update, goto="tools")
+        replies = turn_limit_replies(turn) if calls else []
+        result = question_result(
+            [*messages, turn, *replies],
+            turn_limit=calls,
+            drop_history_images=self.settings.drop_history_images,
+            geometry=self.geometry,
+            **self.settings.image_reading,
+        )
+        get_stream_writer()(token_account_event(result))
+        update["messages"].extend(replies)
+        return Command(update={**update, **result}, goto=END)
+
+    def call_model(self, state: VisionThinkState, config: RunnableConfig) -> Command[Any]:
+        messages, update = self.prepare(state)
+        with _model_server_named():
+            response = self.bound.invoke(self.render(messages), config)
+        return self.record(messages, update, response)
+
+    def _prepare_and_render(
+        self, state: VisionThinkState
+    ) -> tuple[list[BaseMessage], dict[str, Any], list[BaseMessage]]:
+        messages, update = self.prepare(state)
+        return messages, update, self.render(messages)
+
+    async def acall_model(self, state: VisionThinkState, config: RunnableConfig) -> Command[Any]:
+        # Image decoding and encoding run in a worker thread, off the event loop.
+        messages, update, sent = await asyncio.to_thread(self._prepare_and_render, state)
+        with _model_server_named():
+            response = await self.bound.ainvoke(sent, config)
+        return self.record(messages, update, response)
+
+    def tools(self, state: VisionThinkState) -> dict[str, Any]:
+        messages = state["messages"]
+        last = last_ai_message(messages)
+        assert last is not None
+        settings = self.settings
+        replies = high_res_reply(
+            messages,
+            turn_calls(last),
+            tool_mode=settings.tool_mode,
+            boxes=self.boxes,
+            max_resizes=settings.max_resizes,
+            max_zooms=settings.max_zooms,
+            image_in_tool_message=settings.image_in_tool_message,
+            embed_image=False,
+            drop_history_images=settings.drop_history_images,
+            **settings.image_reading,
+        )
+        return {"messages": replies}
+
+    async def atools(self, state: VisionThinkState) -> dict[str, Any]:
+        return await asyncio.to_thread(self.tools, state)
