@@ -108,3 +108,19 @@ class PrefixCache:
         """Drop every entry (after a weight update their keys and values are stale)."""
         self._entries.clear()
         self.tokens = 0
+
+    def summary(self) -> str:
+        """One line on the reuse since the counters were last reset (see :meth:`reset_counts`).
+
+        Example:
+            >>> PrefixCache(max_tokens=8).summary()
+            'prefix cache: 0 turns reused 0 cached tokens, 0 did not match'
+        """
+        return (
+            f"prefix cache: {self.hits} turns reused {self.reused_tokens} cached tokens, "
+            f"{self.misses} did not match"
+        )
+
+    def reset_counts(self) -> None:
+        """Start counting hits, misses and reused tokens afresh."""
+        self.hits = self.misses = self.reused_tokens = 0

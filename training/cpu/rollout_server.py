@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -134,6 +135,7 @@ class HFRolloutServer:
         self._lock = asyncio.Lock()
         self.max_batch_size = max(1, int(self.config.max_num_seqs))
         self._pending: list[_Pending] = []
+        self._batches: list[tuple[int, float]] = []  # rows and seconds, since the weight update
         self._server_task: asyncio.Task[None] | None = None
 
     @property
@@ -203,7 +205,9 @@ class HFRolloutServer:
             try:
                 async with self._lock:
                     requests = [pending.request for pending in batch]
+                    start = time.perf_counter()
                     results = await asyncio.to_thread(self.generator.generate, requests)
+                    self._batches.append((len(batch), time.perf_counter() - start))
             except Exception as exc:  # every request of the batch gets the error
                 for pending in batch:
                     if not pending.future.done():
@@ -279,9 +283,28 @@ class HFRolloutServer:
             with torch.no_grad():
                 for name, value in weights.items():
                     own[name].copy_(value.to(own[name].dtype))
+            if self._batches:  # a step's rollouts ended: how they went, on one line
+                print(self.rollout_summary(), flush=True)
+                self._batches.clear()
             self.prefix_cache.clear()  # keys and values of the old weights
+            self.prefix_cache.reset_counts()
             self.weight_version += 1
             return self.weight_version
+
+    def rollout_summary(self) -> str:
+        """One line on the batches and the prefix reuse since the last weight update.
+
+        Example:
+            >>> server = object.__new__(HFRolloutServer)
+            >>> server._batches, server.prefix_cache = [(16, 3.21), (1, 0.5)], PrefixCache(8)
+            >>> server.rollout_summary()  # doctest: +ELLIPSIS
+            'hf_cpu rollouts: 2 batches (rows x seconds: 16x3.21 1x0.50); prefix cache: 0 turns...'
+        """
+        batches = " ".join(f"{rows}x{seconds:.2f}" for rows, seconds in self._batches)
+        return (
+            f"{ROLLOUT_NAME} rollouts: {len(self._batches)} batches (rows x seconds: {batches}); "
+            f"{self.prefix_cache.summary()}"
+        )
 
     async def set_global_steps(self, global_steps: int) -> None:
         self.global_steps = global_steps
