@@ -202,7 +202,11 @@ def test_the_tree_keeps_the_rule(rule: str) -> None:
         (1, "graphs/planted.py", "import verl\n"),
         (2, "visionthink_agent/images/planted.py", "import torch\n"),
         (2, "visionthink_agent/synthetic/planted.py", "from langgraph.graph import StateGraph\n"),
-        (3, "visionthink_agent/reward.py", "def f():\n    from visionthink_agent.graph import x\n"),
+        (
+            3,
+            "visionthink_agent/reward/trajectory.py",
+            "def f():\n    from visionthink_agent.graph import x\n",
+        ),
         (4, "visionthink_agent/backends/planted.py", "from visionthink_agent.cli import main\n"),
     ],
 )
