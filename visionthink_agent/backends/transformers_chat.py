@@ -486,7 +486,7 @@ async def _on_own_thread(work: Callable[[], T], cancel: threading.Event) -> T:
     try:
         return await future
     finally:
-        pass  # I25-REVERT-CHECK
+        cancel.set()
 
 
 def _text(text: str) -> dict[str, Any]:
