@@ -203,3 +203,19 @@ def test_a_failing_batch_fails_its_requests(server: HFRolloutServer) -> None:
     results = asyncio.run(both())
     assert all(isinstance(r, Exception) for r in results)
     assert asyncio.run(server.generate([3, 4], {"temperature": 0, "max_tokens": 2}, "ok")).token_ids
+
+
+def test_requests_arriving_one_by_one_share_a_batch(server: HFRolloutServer) -> None:
+    # The agent loop prepares a step's rollouts one after another: 30 ms apart, within the
+    # server's batch wait, they still make one batch (without the wait the first ran alone).
+    async def staggered() -> list[Any]:
+        async def later(delay: float, ids: list[int]) -> Any:
+            await asyncio.sleep(delay)
+            return await server.generate(ids, {"temperature": 0, "max_tokens": 2}, f"s{delay}")
+
+        return await asyncio.gather(*(later(0.03 * i, [3, 4 + i]) for i in range(3)))
+
+    assert server.batch_wait_s == 0.1
+    server.batch_sizes.clear()
+    asyncio.run(staggered())
+    assert server.batch_sizes == [3]

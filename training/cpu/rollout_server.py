@@ -14,7 +14,9 @@ stopping at the tokenizer's EOS ids, so at ``<|im_end|>`` as the protocol says),
 ``clear_kv_cache``, ...). Concurrent requests with the same sampling settings are generated
 together in one left-padded batch (up to ``rollout.max_num_seqs``), by
 :class:`training.cpu.turn_generation.TurnGenerator`: a small model on a CPU is bound by
-per-token overhead, which a batch shares. With ``rollout.enable_prefix_caching`` (veRL's
+per-token overhead, which a batch shares; a batch starts once no request has arrived for
+``rollout.engine_kwargs.hf_cpu.batch_wait_ms`` (default 100), as a step's requests come one by
+one while the agent loop prepares them. With ``rollout.enable_prefix_caching`` (veRL's
 default) a trajectory's second turn reuses its first turn's keys and values
 (:mod:`training.cpu.prefix_cache`; at most ``rollout.engine_kwargs.hf_cpu.prefix_cache_tokens``
 tokens, default 32768, dropped at every weight update).
@@ -44,10 +46,19 @@ from training.cpu.turn_generation import (
 )
 from training.names import CPU_ROLLOUT_NAME as ROLLOUT_NAME
 
-__all__ = ["DEFAULT_PREFIX_CACHE_TOKENS", "HFRolloutServer", "prefix_cache_for"]
+__all__ = [
+    "DEFAULT_BATCH_WAIT_MS",
+    "DEFAULT_PREFIX_CACHE_TOKENS",
+    "HFRolloutServer",
+    "prefix_cache_for",
+]
 
 DEFAULT_PREFIX_CACHE_TOKENS = 32768
 """Tokens the prefix cache holds at most, unless ``engine_kwargs.hf_cpu.prefix_cache_tokens``."""
+
+
+DEFAULT_BATCH_WAIT_MS = 100
+"""How long a batch waits for one more request, unless ``engine_kwargs.hf_cpu.batch_wait_ms``."""
 
 
 def prefix_cache_for(config: RolloutConfig) -> PrefixCache:
@@ -118,6 +129,7 @@ class HFRolloutServer:
         )
         self.image_token_id: int | None = getattr(self.model.config, "image_token_id", None)
         self.prefix_cache = prefix_cache_for(self.config)
+        hf_cpu = dict(self.config.engine_kwargs.get(ROLLOUT_NAME) or {})
         # Vision placeholders mark where the processor puts image features; a sampled one would
         # leave the sequence with more image slots than images (vLLM's multimodal processor
         # never lets a model emit them either).
@@ -135,6 +147,7 @@ class HFRolloutServer:
         self._lock = asyncio.Lock()
         self.max_batch_size = max(1, int(self.config.max_num_seqs))
         self._pending: list[_Pending] = []
+        self.batch_wait_s = float(hf_cpu.get("batch_wait_ms", DEFAULT_BATCH_WAIT_MS)) / 1000
         self._batches: list[tuple[int, float]] = []  # rows and seconds, since the weight update
         self._server_task: asyncio.Task[None] | None = None
 
@@ -194,6 +207,18 @@ class HFRolloutServer:
         self._pending = [p for p in self._pending if p not in batch]
         return batch
 
+    async def _gather(self) -> None:
+        """Let a batch fill while requests keep arriving, each within ``batch_wait_s`` of the
+        last (a step's rollouts reach the server one by one, as the agent loop prepares them),
+        for at most 20 such waits or until ``max_num_seqs`` wait."""
+        for _ in range(20):
+            waiting = len(self._pending)
+            if waiting >= self.max_batch_size or self.batch_wait_s <= 0:
+                return
+            await asyncio.sleep(self.batch_wait_s)
+            if len(self._pending) == waiting:
+                return
+
     async def _serve_pending(self) -> None:
         """Generate for waiting requests, a batch at a time, until none is left.
 
@@ -201,6 +226,7 @@ class HFRolloutServer:
         request granularity: a batch runs until its longest turn ends).
         """
         while self._pending:
+            await self._gather()
             batch = self._next_batch()
             try:
                 async with self._lock:
