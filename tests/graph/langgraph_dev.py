@@ -1,19 +1,14 @@
-"""``langgraph dev`` serving graphs/langgraph.json on loopback, for tests that drive it."""
+"""``langgraph dev`` serving graphs/langgraph.json on loopback, for tests that drive it
+(:func:`visionthink_agent.serving.langgraph_dev.serve_langgraph_dev`, here with a model server's
+URL first)."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.loopback import free_port, wait_until_healthy
-
-GRAPHS = Path(__file__).resolve().parents[2] / "graphs"
-LANGGRAPH = Path(sys.executable).with_name("langgraph")
+from visionthink_agent.serving import langgraph_dev
 
 
 @contextmanager
@@ -24,38 +19,10 @@ def serve_langgraph_dev(
 
     ``env`` adds settings (``VISIONTHINK_*``) to the served graph's environment.
     """
-    port = free_port()
     settings = {
-        **os.environ,
         "VISIONTHINK_BASE_URL": model_base_url,
         "VISIONTHINK_MODEL": "visionthink-test",
-        "LANGSMITH_TRACING": "false",
-        "LANGGRAPH_CLI_NO_ANALYTICS": "1",
         **(env or {}),
     }
-    command = [str(LANGGRAPH), "dev", "--no-browser", "--no-reload"]
-    command += ["--host", "127.0.0.1", "--port", str(port)]
-    log_path = log_dir / "langgraph-dev.log"
-    log = log_path.open("wb")
-    process = subprocess.Popen(
-        command,
-        cwd=GRAPHS,
-        env=settings,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(
-            f"{url}/ok", process, name="langgraph dev", timeout=60, log=log_path.read_text
-        )
-        yield url
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
+    with langgraph_dev.serve_langgraph_dev(log_dir, settings) as dev:
+        yield dev.url

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import httpx
 
-__all__ = ["GRAPHS_DIR", "DevServer", "LangGraphDevError", "serve_langgraph_dev"]
+__all__ = ["GRAPHS_DIR", "DevServer", "LangGraphDevError", "free_port", "serve_langgraph_dev"]
 
 GRAPHS_DIR = Path(__file__).resolve().parents[2] / "graphs"
 """The checkout's ``graphs/`` folder (``langgraph.json``, ``visionthink_graph.py``)."""
@@ -48,7 +48,8 @@ class DevServer:
     pid: int
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -81,7 +82,7 @@ def serve_langgraph_dev(
     Raises:
         LangGraphDevError: it exited, or ``/ok`` did not answer within ``timeout`` seconds.
     """
-    port = _free_port()
+    port = free_port()
     settings = {
         **os.environ,
         "LANGSMITH_TRACING": "false",

@@ -303,12 +303,14 @@ def run_load(
     watch: dict[str, int] | None = None,
     graph_id: str = "visionthink",
     timeout: float = 600.0,
+    on_outcome: Callable[[Outcome], None] | None = None,
 ) -> LoadRun:
     """Ask every question of ``plan``, one client thread per entry, all threads at once.
 
     Each thread has its own ``langgraph_sdk`` client and asks its questions one after another,
     each on a new server thread (``threads.create`` + ``runs.wait``). ``watch`` names process
-    ids whose process trees are watched (peak RSS, CPU seconds).
+    ids whose process trees are watched (peak RSS, CPU seconds); ``on_outcome`` is called
+    (from the client threads) as each question ends, e.g. to advance a progress bar.
     """
     from langgraph_sdk import get_sync_client
 
@@ -332,6 +334,8 @@ def run_load(
                 outcome = Outcome(question, 0.0, error=str(exc))
             outcome.seconds = time.perf_counter() - began
             outcomes[index].append(outcome)
+            if on_outcome is not None:
+                on_outcome(outcome)
 
     workers = [threading.Thread(target=client, args=(i,)) for i in range(len(plan))]
     with _Watch(watch or {}) as usage:
