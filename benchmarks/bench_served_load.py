@@ -194,7 +194,7 @@ def _table(console: Console, rows: dict[str, dict[str, Any]], args: argparse.Nam
         f"(1 in {args.bad_every} bad)"
     )
     columns = ("backend", "answered", "problems", "q/s", "p50 s", "p95 s", "refusal p50 s")
-    for column in (*columns, "peak RSS MiB", "CPU s"):
+    for column in (*columns, "peak RSS MiB", "CPU s", "CPU s/answer"):
         table.add_column(column)
     for name, row in rows.items():
         table.add_row(
@@ -207,6 +207,7 @@ def _table(console: Console, rows: dict[str, dict[str, Any]], args: argparse.Nam
             f"{row['refusal_p50_s']:.2f}",
             ", ".join(f"{k} {v}" for k, v in row["peak_rss_mib"].items()),
             ", ".join(f"{k} {v}" for k, v in row["cpu_s"].items()),
+            f"{row['cpu_s_per_answer']:.2f}",
         )
     console.print(table)
 

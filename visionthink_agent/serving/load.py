@@ -199,6 +199,9 @@ class LoadRun:
             "refusal_p50_s": round(percentile(self.latencies("bad"), 0.5), 3),
             "peak_rss_mib": {k: round(v / 2**20) for k, v in self.peak_rss.items()},
             "cpu_s": {k: round(v, 1) for k, v in self.cpu_seconds.items()},
+            "cpu_s_per_answer": round(sum(self.cpu_seconds.values()) / answered, 3)
+            if answered
+            else 0.0,
         }
 
 
