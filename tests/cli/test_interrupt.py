@@ -7,6 +7,7 @@ interrupted while it waits on the model (as a user would press Ctrl-C during a s
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -70,19 +71,30 @@ def stalled() -> Iterator[_StalledServer]:
 
 
 def _interrupt(argv: list[str], server: _StalledServer) -> tuple[int, str, float]:
-    """Start the command, press Ctrl-C once the model is asked; (exit code, stderr, seconds)."""
+    """Start the command, press Ctrl-C once the model is asked; (exit code, stderr, seconds).
+
+    A command still running 30 s after Ctrl-C fails the test with the Python stacks of all its
+    threads (faulthandler, on SIGABRT), which say what it was waiting for.
+    """
     process = subprocess.Popen(
         [str(VISIONTHINK), *argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, "PYTHONFAULTHANDLER": "1"},
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as in a terminal
     )
     try:
-        assert server.received.wait(60), "the command never called the model"
+        # Start-up (imports, the benchmark, the first request) takes a minute on a busy machine.
+        assert server.received.wait(180), "the command never called the model"
         pressed = time.monotonic()
         process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=30)
+        try:
+            _, err = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGABRT)
+            _, err = process.communicate(timeout=30)
+            pytest.fail(f"still running 30 s after Ctrl-C; its threads:\n{err[-8000:]}")
         return process.returncode, err, time.monotonic() - pressed
     finally:
         if process.poll() is None:

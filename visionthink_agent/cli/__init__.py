@@ -62,13 +62,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     Run as the program (``argv`` None), an interrupted command exits at once after its one-line
     message, without waiting for model calls still running in worker threads (an in-process
     generation can take minutes to finish on its own); the records already written are kept.
+    Ctrl-C before the command has started (its modules take seconds to import on a busy
+    machine) is one line too.
 
     Example:
         >>> main(["ask", "/no/such/image.png", "What is it?"])  # the error goes to stderr
         2
     """
-    args = build_parser().parse_args(argv)
-    code: int = args.func(args)
+    try:
+        args = build_parser().parse_args(argv)
+        code: int = args.func(args)  # each command reports its own interruption
+    except KeyboardInterrupt:
+        print("interrupted: nothing was run", file=sys.stderr)
+        code = INTERRUPTED
     if code == INTERRUPTED and argv is None:
         sys.stdout.flush()
         sys.stderr.flush()

@@ -44,9 +44,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
+import signal
 import sys
+import threading
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -399,13 +400,22 @@ def _resolve_model(args: argparse.Namespace) -> None:
             args.max_new_tokens = DEFAULT_MAX_NEW_TOKENS
 
 
-def _run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run``, except that Ctrl-C returns at once.
+CANCEL_GRACE_SECONDS = 3.0
+"""How long Ctrl-C waits for the cancelled run to wind down before the command ends anyway."""
 
-    ``asyncio.run`` waits for the model calls still running in worker threads before it lets
-    a ``KeyboardInterrupt`` out (and a second Ctrl-C during that wait prints tracebacks). Here
-    the run is cancelled (its progress display closes, finished records are already on disk)
-    and the interrupt goes straight to :func:`run`; the threads end with the process.
+
+def _run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run``, except that Ctrl-C ends it within seconds, wherever the signal lands.
+
+    Ctrl-C comes in through the loop's own signal handling (``add_signal_handler``): the
+    signal writes a wake-up byte to the loop's socket, so the loop sees it even when a worker
+    thread took the signal (with Python's default handler the loop slept on until its next
+    network event: with a stalled model server, until the server gave up), and no
+    ``KeyboardInterrupt`` is raised half-way through one of the loop's callbacks. The run is
+    cancelled (its progress display closes; finished records are on disk already) and given
+    :data:`CANCEL_GRACE_SECONDS` to wind down (a second Ctrl-C stops the wait); then
+    ``KeyboardInterrupt`` goes to :func:`run`. ``asyncio.run`` would also wait for the model
+    calls still running in worker threads; here they end with the process.
 
     Example:
         >>> async def two() -> int:
@@ -415,13 +425,35 @@ def _run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
     """
     loop = asyncio.new_event_loop()
     task = loop.create_task(coroutine)
+    interrupted = False
+
+    def interrupt() -> None:
+        nonlocal interrupted
+        if interrupted:
+            loop.stop()
+            return
+        interrupted = True
+        task.cancel()
+        loop.call_later(CANCEL_GRACE_SECONDS, loop.stop)
+
+    # As asyncio.Runner: only where Ctrl-C would raise KeyboardInterrupt (the main thread,
+    # Python's default handler), so a program embedding this keeps its own handling.
+    handles_ctrl_c = (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    )
+    if handles_ctrl_c:
+        loop.add_signal_handler(signal.SIGINT, interrupt)
     try:
         result = loop.run_until_complete(task)
-    except KeyboardInterrupt:
-        task.cancel()
-        with contextlib.suppress(BaseException):
-            loop.run_until_complete(task)
-        raise
+    except BaseException:
+        if not interrupted:
+            raise
+    finally:
+        if handles_ctrl_c:
+            loop.remove_signal_handler(signal.SIGINT)  # back to the default handler
+    if interrupted:  # the run was cancelled, stopped after the grace, or had just finished
+        raise KeyboardInterrupt
     loop.run_until_complete(loop.shutdown_asyncgens())
     loop.run_until_complete(loop.shutdown_default_executor())
     loop.close()
