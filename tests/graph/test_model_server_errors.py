@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import openai
 import pytest
 from langchain_core.messages import HumanMessage
@@ -26,5 +28,29 @@ async def test_a_refused_connection_names_the_server(asynchronous: bool) -> None
     assert message.startswith(f"cannot reach the model server at http://127.0.0.1:{port}/v1/")
     assert message.endswith("): is it running?")
     assert "Connection error." not in message
+    assert "secret" not in message
+    assert "alice" not in message
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+async def test_a_refused_connection_names_the_server_through_the_middleware(
+    asynchronous: bool,
+) -> None:
+    from langchain.agents import create_agent
+
+    from visionthink_agent import VisionThinkMiddleware
+
+    port = free_port()  # nothing listens there
+    model = create_openai_compatible_model(
+        "m", base_url=f"http://alice:secret@127.0.0.1:{port}/v1", max_retries=0
+    )
+    agent = create_agent(model, middleware=[VisionThinkMiddleware(mode="prompted")])
+    question: Any = {"messages": [HumanMessage("What is 2+2?")]}
+    call = agent.ainvoke(question) if asynchronous else None
+    with pytest.raises(openai.APIConnectionError) as caught:
+        await call if call is not None else agent.invoke(question)
+    message = str(caught.value)
+    assert message.startswith(f"cannot reach the model server at http://127.0.0.1:{port}/v1/")
+    assert message.endswith("): is it running?")
     assert "secret" not in message
     assert "alice" not in message

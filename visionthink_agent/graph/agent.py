@@ -60,6 +60,7 @@ __all__ = [
     "NATIVE_SYSTEM_PROMPT",
     "Mode",
     "create_visionthink_agent",
+    "model_server_named",
     "native_system_prompt",
     "normalise_new_messages",
 ]
@@ -172,10 +173,22 @@ def normalise_new_messages(
 
 
 @contextlib.contextmanager
-def _model_server_named() -> Iterator[None]:
+def model_server_named() -> Iterator[None]:
     """An unreachable model server is named: ``openai``'s own message is a bare
     "Connection error." The error keeps its type (callers classify it); the URL is shown
-    without user-info.
+    without user-info. Used around every model call of the graph and of
+    :class:`~visionthink_agent.graph.VisionThinkMiddleware`.
+
+    Example:
+        >>> import httpx
+        >>> request = httpx.Request("POST", "http://bob:pw@127.0.0.1:9/v1")
+        >>> try:
+        ...     with model_server_named():
+        ...         refused = ConnectionRefusedError("refused")
+        ...         raise openai.APIConnectionError(request=request) from refused
+        ... except openai.APIConnectionError as exc:
+        ...     print(exc)
+        cannot reach the model server at http://127.0.0.1:9/v1 (refused): is it running?
     """
     try:
         yield
@@ -348,7 +361,7 @@ class _AgentNodes:
 
     def call_model(self, state: VisionThinkState, config: RunnableConfig) -> Command[Any]:
         messages, update = self.prepare(state)
-        with _model_server_named():
+        with model_server_named():
             response = self.bound.invoke(self.render(messages), config)
         return self.record(messages, update, response)
 
@@ -361,7 +374,7 @@ class _AgentNodes:
     async def acall_model(self, state: VisionThinkState, config: RunnableConfig) -> Command[Any]:
         # Image decoding and encoding run in a worker thread, off the event loop.
         messages, update, sent = await asyncio.to_thread(self._prepare_and_render, state)
-        with _model_server_named():
+        with model_server_named():
             response = await self.bound.ainvoke(sent, config)
         return self.record(messages, update, response)
 

@@ -31,7 +31,12 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from visionthink_agent import protocol
-from visionthink_agent.graph.agent import Mode, native_system_prompt, normalise_new_messages
+from visionthink_agent.graph.agent import (
+    Mode,
+    model_server_named,
+    native_system_prompt,
+    normalise_new_messages,
+)
 from visionthink_agent.graph.conversation import question_start
 from visionthink_agent.graph.rendering import native_messages, prompted_messages
 from visionthink_agent.graph.replies import (
@@ -244,8 +249,13 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
         request: ModelRequest[Any],
         handler: Callable[[ModelRequest[Any]], ModelResponse[Any]],
     ) -> ModelResponse[Any]:
-        """Show the model the first look / high-resolution images (and, prompted, the protocol)."""
-        return self._finish(handler(self._prepare(request)))
+        """Show the model the first look / high-resolution images (and, prompted, the protocol).
+
+        A model server that cannot be reached is named in the error (without user-info).
+        """
+        with model_server_named():
+            response = handler(self._prepare(request))
+        return self._finish(response)
 
     async def awrap_model_call(
         self,
@@ -253,7 +263,9 @@ class VisionThinkMiddleware(AgentMiddleware[VisionThinkAgentState, Any, Any]):
         handler: Callable[[ModelRequest[Any]], Awaitable[ModelResponse[Any]]],
     ) -> ModelResponse[Any]:
         """Async twin of :meth:`wrap_model_call`."""
-        return self._finish(await handler(self._prepare(request)))
+        with model_server_named():
+            response = await handler(self._prepare(request))
+        return self._finish(response)
 
     def _turn_last(self, request: ToolCallRequest, result: ToolResult) -> ToolResult:
         messages = request.state["messages"]
