@@ -13,7 +13,8 @@ from langchain_tests.unit_tests import ChatModelUnitTests
 from PIL import Image
 
 from visionthink_agent import protocol
-from visionthink_agent.backends.transformers_chat import ChatQwenVL, _tool_calls, to_qwen_messages
+from visionthink_agent.backends.tool_calling import tool_calls_in
+from visionthink_agent.backends.transformers_chat import ChatQwenVL, to_qwen_messages
 from visionthink_agent.images import (
     ImageLimits,
     ImageTooLargeError,
@@ -121,10 +122,10 @@ def test_tool_calls_are_parsed_from_qwen_blocks() -> None:
         '<think>t</think>\n<tool_call>\n{"name": "resize_image", "arguments": '
         '{"action": "resize"}}\n</tool_call>'
     )
-    calls, invalid = _tool_calls(text)
+    calls, invalid = tool_calls_in(text)
     assert [(c["name"], c["args"]) for c in calls] == [("resize_image", {"action": "resize"})]
     assert invalid == []
-    calls, invalid = _tool_calls("<tool_call>\n{not json}\n</tool_call>")
+    calls, invalid = tool_calls_in("<tool_call>\n{not json}\n</tool_call>")
     assert calls == []
     assert invalid[0]["args"] == "{not json}"
 

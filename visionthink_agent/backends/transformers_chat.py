@@ -39,7 +39,6 @@ import contextlib
 import json
 import queue
 import threading
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -49,23 +48,24 @@ from langchain_core.messages import (
     AIMessage,
     AIMessageChunk,
     BaseMessage,
-    HumanMessage,
-    SystemMessage,
-    ToolMessage,
 )
 from langchain_core.messages.ai import UsageMetadata
-from langchain_core.messages.tool import InvalidToolCall, ToolCall, invalid_tool_call, tool_call
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from PIL import Image
 from pydantic import ConfigDict, Field
 
 from visionthink_agent.backends import DEFAULT_MODEL
+from visionthink_agent.backends.chat_messages import to_qwen_messages
 from visionthink_agent.backends.families import ModelFamily, resolve_family
-from visionthink_agent.images import DEFAULT_LIMITS, ImageLimits, is_image_block, load_image
-from visionthink_agent.parsing import parse_tool_call
+from visionthink_agent.backends.tool_calling import (
+    forced_call_prefix,
+    normalise_tool_choice,
+    offered_tools,
+    tool_calls_in,
+)
+from visionthink_agent.images import ImageLimits
 
 __all__ = ["DEFAULT_MODEL", "ChatQwenVL", "to_qwen_messages"]
 
@@ -228,7 +228,7 @@ class ChatQwenVL(BaseChatModel):
         """
         formatted = [convert_to_openai_tool(tool) for tool in tools]
         if tool_choice is not None:
-            kwargs["tool_choice"] = _normalise_tool_choice(tool_choice, formatted)
+            kwargs["tool_choice"] = normalise_tool_choice(tool_choice, formatted)
         return super().bind(tools=formatted, **kwargs)
 
     def _generate(
@@ -342,7 +342,7 @@ class ChatQwenVL(BaseChatModel):
             allow_private_urls=self.allow_private_urls,
             allow_local_files=self.allow_local_files,
         )
-        tools = _offered_tools(kwargs)
+        tools = offered_tools(kwargs)
         return self.engine(kwargs.get("model")).generate(
             qwen_messages,
             images,
@@ -354,11 +354,11 @@ class ChatQwenVL(BaseChatModel):
             seed=kwargs.get("seed", self.seed),
             on_text=on_text,
             cancel=cancel,
-            response_prefix=_forced_call_prefix(tools, kwargs.get("tool_choice")),
+            response_prefix=forced_call_prefix(tools, kwargs.get("tool_choice")),
         )
 
     def _message(self, result: Any, kwargs: dict[str, Any]) -> AIMessage:
-        tool_calls, invalid = _tool_calls(result.text) if _offered_tools(kwargs) else ([], [])
+        tool_calls, invalid = tool_calls_in(result.text) if offered_tools(kwargs) else ([], [])
         usage: UsageMetadata = {
             "input_tokens": result.prompt_tokens,
             "output_tokens": result.output_tokens,
@@ -382,78 +382,6 @@ class ChatQwenVL(BaseChatModel):
             usage_metadata=usage,
             response_metadata=metadata,
         )
-
-
-def to_qwen_messages(
-    messages: Sequence[BaseMessage],
-    *,
-    limits: ImageLimits = DEFAULT_LIMITS,
-    allow_private_urls: bool = False,
-    allow_local_files: bool = False,
-) -> tuple[list[dict[str, Any]], list[Image.Image]]:
-    """LangChain messages → Qwen chat-template messages and the images in order.
-
-    Image blocks (any format :func:`~visionthink_agent.images.load_image` reads) become
-    ``{"type": "image"}`` parts; the image itself is passed to the processor as is (the
-    caller decides first look or high resolution). ``ToolMessage`` becomes a user turn in
-    Qwen's ``<tool_response>`` form, images included, consecutive ones sharing one turn as in
-    Qwen2.5's template; an ``AIMessage`` whose text lacks its ``tool_calls`` gets them written
-    in Qwen's ``<tool_call>`` form. Images are read under ``limits``, ``allow_private_urls``
-    and ``allow_local_files`` (as :func:`~visionthink_agent.images.load_image` takes them).
-
-    Example:
-        >>> from langchain_core.messages import HumanMessage, SystemMessage
-        >>> msgs, images = to_qwen_messages([SystemMessage("sys"), HumanMessage("hi")])
-        >>> msgs, images
-        ([{'role': 'system', 'content': 'sys'}, {'role': 'user', 'content': 'hi'}], [])
-        >>> msgs, _ = to_qwen_messages([ToolMessage("a", tool_call_id="1"),
-        ...                             ToolMessage("b", tool_call_id="2")])
-        >>> msgs[0]["content"]
-        '<tool_response>\\na\\n</tool_response>\\n<tool_response>\\nb\\n</tool_response>'
-
-    Raises:
-        ValueError: a content block that is neither text nor an image.
-        visionthink_agent.images.ImageError: an image that cannot be read under those settings.
-    """
-
-    def read(block: Any) -> Image.Image:
-        return load_image(
-            block,
-            max_pixels=limits.max_pixels,
-            max_bytes=limits.max_bytes,
-            allow_private_urls=allow_private_urls,
-            allow_local_files=allow_local_files,
-        ).high_res()
-
-    converted: list[dict[str, Any]] = []
-    images: list[Image.Image] = []
-    responses: list[dict[str, Any]] | None = None  # parts of the current run of tool results
-    for message in messages:
-        if not isinstance(message, ToolMessage):
-            responses = None
-        if isinstance(message, SystemMessage):
-            converted.append({"role": "system", "content": message.text})
-        elif isinstance(message, HumanMessage):
-            converted.append({"role": "user", "content": _parts(message.content, images, read)})
-        elif isinstance(message, AIMessage):
-            converted.append({"role": "assistant", "content": _assistant_text(message)})
-        elif isinstance(message, ToolMessage):
-            response = [
-                _text("<tool_response>\n"),
-                *_parts(message.content, images, read),
-                _text("\n</tool_response>"),
-            ]
-            if responses is None:
-                responses = response
-                converted.append({"role": "user", "content": responses})
-            else:
-                responses.extend([_text("\n"), *response])
-        else:
-            raise ValueError(f"unsupported message type {message.type!r} for a Qwen-VL model")
-    for turn in converted:
-        if isinstance(turn["content"], list) and all(p["type"] == "text" for p in turn["content"]):
-            turn["content"] = "".join(p["text"] for p in turn["content"])
-    return converted, images
 
 
 async def _on_own_thread(work: Callable[[], T], cancel: threading.Event) -> T:
@@ -487,89 +415,3 @@ async def _on_own_thread(work: Callable[[], T], cancel: threading.Event) -> T:
         return await future
     finally:
         cancel.set()
-
-
-def _text(text: str) -> dict[str, Any]:
-    return {"type": "text", "text": text}
-
-
-def _parts(
-    content: str | list[Any], images: list[Image.Image], read: Callable[[Any], Image.Image]
-) -> list[dict[str, Any]]:
-    """Content as Qwen parts; each image is ``read`` and appended to ``images``."""
-    if isinstance(content, str):
-        return [_text(content)]
-    parts: list[dict[str, Any]] = []
-    for block in content:
-        if isinstance(block, str):
-            parts.append(_text(block))
-        elif is_image_block(block):
-            images.append(read(block))
-            parts.append({"type": "image"})
-        elif isinstance(block, dict) and block.get("type") == "text":
-            parts.append(_text(block.get("text", "")))
-        else:
-            kind = block.get("type") if isinstance(block, dict) else type(block).__name__
-            raise ValueError(f"unsupported content block {kind!r}: only text and images are")
-    return parts
-
-
-def _normalise_tool_choice(choice: str | bool | dict[str, Any], tools: list[dict[str, Any]]) -> str:
-    """``tool_choice`` as ``"auto"``, ``"none"``, ``"any"`` or a bound tool's name."""
-    names = [t["function"]["name"] for t in tools]
-    if isinstance(choice, dict):
-        choice = str((choice.get("function") or {}).get("name") or choice.get("name") or "")
-    if choice is True or choice == "required":
-        return "any"
-    if choice in ("auto", "none", "any") or choice in names:
-        return str(choice)
-    if isinstance(choice, str) and choice:
-        raise ValueError(
-            f"tool_choice {choice!r} names no bound tool (bound: {', '.join(names) or 'none'})"
-        )
-    raise ValueError(f"tool_choice must be a tool name, auto, none, any or required: {choice!r}")
-
-
-def _offered_tools(kwargs: dict[str, Any]) -> list[dict[str, Any]] | None:
-    """The bound tool schemas shown to the model (none for ``tool_choice="none"``)."""
-    return None if kwargs.get("tool_choice") == "none" else kwargs.get("tools") or None
-
-
-def _forced_call_prefix(tools: list[dict[str, Any]] | None, choice: str | None) -> str:
-    """The opening of a Qwen ``<tool_call>`` an answer is forced to start with ("" for none)."""
-    if not tools or choice in (None, "auto", "none"):
-        return ""
-    if choice == "any" and len(tools) > 1:
-        return '<tool_call>\n{"name": "'
-    name = tools[0]["function"]["name"] if choice == "any" else choice
-    return f'<tool_call>\n{{"name": {json.dumps(name, ensure_ascii=False)}, "arguments": '
-
-
-def _assistant_text(message: AIMessage) -> str:
-    text = str(message.text)
-    if message.tool_calls and "<tool_call>" not in text:
-        calls = (
-            json.dumps({"name": c["name"], "arguments": c["args"]}, ensure_ascii=False)
-            for c in message.tool_calls
-        )
-        text += "".join(f"\n<tool_call>\n{call}\n</tool_call>" for call in calls)
-    return text
-
-
-def _tool_calls(text: str) -> tuple[list[ToolCall], list[InvalidToolCall]]:
-    """Qwen/Hermes ``<tool_call>{"name", "arguments"}</tool_call>`` blocks as LangChain calls."""
-    calls: list[ToolCall] = []
-    invalid: list[InvalidToolCall] = []
-    for raw in parse_tool_call(text).raw:
-        call_id = f"call_{uuid.uuid4().hex[:24]}"
-        try:
-            obj = json.loads(raw, strict=False)
-            args = obj.get("arguments", {})
-            args = json.loads(args) if isinstance(args, str) else args
-            if not isinstance(obj.get("name"), str) or not isinstance(args, dict):
-                raise ValueError("a tool call needs a string 'name' and object 'arguments'")
-        except (ValueError, AttributeError) as exc:
-            invalid.append(invalid_tool_call(name=None, args=raw, id=call_id, error=str(exc)))
-            continue
-        calls.append(tool_call(name=obj["name"], args=args, id=call_id))
-    return calls, invalid
