@@ -1,12 +1,15 @@
 """A scripted OpenAI-compatible chat-completions server on loopback, recording every request.
 
 Replies are given in order: a string is an assistant text; a dict ``{"tool_calls": [...]}`` is a
-native tool call. Both streaming (SSE, with a usage chunk when asked) and plain JSON are served.
+native tool call; :data:`STALL` holds the request unanswered, as a long generation would, until
+the client hangs up (``stalled`` is set when it arrives, ``hung_up`` when the client leaves).
+Both streaming (SSE, with a usage chunk when asked) and plain JSON are served.
 """
 
 from __future__ import annotations
 
 import json
+import select
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 USAGE = {"prompt_tokens": 700, "completion_tokens": 20, "total_tokens": 720}
+STALL: dict[str, Any] = {"stall": "until the client hangs up"}
+"""A reply that never comes: the request is held until the client closes its connection."""
 
 
 class ScriptedOpenAIServer:
@@ -23,6 +28,8 @@ class ScriptedOpenAIServer:
     def __init__(self, replies: list[str | dict[str, Any]]) -> None:
         self.replies = list(replies)
         self.requests: list[dict[str, Any]] = []
+        self.stalled = threading.Event()
+        self.hung_up = threading.Event()
         self._lock = threading.Lock()
         server = self
 
@@ -39,10 +46,21 @@ class ScriptedOpenAIServer:
                 with server._lock:
                     server.requests.append(body)
                     reply = server.replies.pop(0) if server.replies else "<answer>?</answer>"
-                if body.get("stream"):
+                if reply is STALL:
+                    self._stall()
+                elif body.get("stream"):
                     self._stream(body, reply)
                 else:
                     self._json(reply)
+
+            def _stall(self, limit: float = 60) -> None:
+                server.stalled.set()
+                deadline = time.monotonic() + limit
+                while time.monotonic() < deadline:  # "generating" until the client leaves
+                    readable, _, _ = select.select([self.connection], [], [], 0.05)
+                    if readable and not self.connection.recv(1):
+                        server.hung_up.set()
+                        return
 
             def _message(self, reply: str | dict[str, Any]) -> dict[str, Any]:
                 if isinstance(reply, str):

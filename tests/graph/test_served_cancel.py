@@ -1,0 +1,128 @@
+"""A run cancelled through the LangGraph API (``POST /threads/{id}/runs/{run_id}/cancel`` on a
+real ``langgraph dev`` on 127.0.0.1) stops the model call it started, and the next question is
+answered promptly: in process (``VISIONTHINK_MODEL=tiny``: the generation stops between tokens,
+so the server's CPU falls idle) and over HTTP (the request to the OpenAI-compatible model server is
+closed, which is what lets vLLM or SGLang abort the generation)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import pytest
+
+from tests.graph.conftest import png_bytes, v1_block
+from tests.graph.langgraph_dev import serve_langgraph_dev
+from tests.graph.openai_server import STALL, ScriptedOpenAIServer, scripted_openai_server
+
+pytest.importorskip("transformers")
+
+QUESTION = {
+    "role": "user",
+    "content": [{"type": "text", "text": "Which colour?"}, v1_block(png_bytes())],
+}
+
+
+class ServedRuns:
+    """Runs on a ``langgraph dev`` server through its HTTP API (``langgraph_sdk``)."""
+
+    def __init__(self, url: str) -> None:
+        from langgraph_sdk import get_sync_client
+
+        self.url = url
+        self.sdk = get_sync_client(url=url)
+        (assistant,) = self.sdk.assistants.search(graph_id="visionthink")
+        self.assistant = assistant["assistant_id"]
+
+    def start(self) -> tuple[str, str]:
+        """Start a run of :data:`QUESTION` on a new thread: (thread id, run id)."""
+        thread = self.sdk.threads.create()["thread_id"]
+        run = self.sdk.runs.create(thread, self.assistant, input={"messages": [QUESTION]})
+        return thread, run["run_id"]
+
+    def cancel(self, thread: str, run: str) -> None:
+        """Cancel through the API's own endpoint and wait for the run to end."""
+        response = httpx.post(f"{self.url}/threads/{thread}/runs/{run}/cancel", timeout=30)
+        assert response.status_code in (200, 202, 204), response.text
+        deadline = time.monotonic() + 30
+        while self.sdk.runs.get(thread, run)["status"] in ("pending", "running"):
+            assert time.monotonic() < deadline, "the cancelled run never ended"
+            time.sleep(0.1)
+        assert self.sdk.runs.get(thread, run)["status"] == "interrupted"
+
+    def ask(self) -> tuple[dict[str, Any], float]:
+        """Ask :data:`QUESTION` on a new thread and wait: (final state, seconds)."""
+        started = time.perf_counter()
+        thread = self.sdk.threads.create()["thread_id"]
+        result = self.sdk.runs.wait(thread, self.assistant, input={"messages": [QUESTION]})
+        assert isinstance(result, dict)
+        return result, time.perf_counter() - started
+
+
+def _server_pid(url: str) -> int:
+    port = int(url.rsplit(":", 1)[1])
+    return next(
+        c.pid
+        for c in psutil.net_connections("tcp")
+        if c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN and c.pid
+    )
+
+
+def _cpu_seconds(pid: int, window: float) -> float:
+    """CPU time the process used over ``window`` seconds of wall time (all its threads)."""
+    process = psutil.Process(pid)
+    before = process.cpu_times()
+    time.sleep(window)
+    after = process.cpu_times()
+    return (after.user + after.system) - (before.user + before.system)
+
+
+@pytest.mark.slow
+def test_a_cancelled_run_stops_the_in_process_generation(tmp_path: Path) -> None:
+    """The tiny random-weight model never ends a turn by itself, so each answer is exactly
+    ``VISIONTHINK_MAX_TOKENS`` tokens long: a cancelled run left generating would keep a core
+    busy for the rest of its tokens and delay the next question by as much."""
+    env = {"VISIONTHINK_BASE_URL": "", "VISIONTHINK_MODEL": "tiny", "VISIONTHINK_MAX_TOKENS": "300"}
+    with serve_langgraph_dev("", tmp_path, env=env) as url:
+        runs, server = ServedRuns(url), _server_pid(url)
+        runs.ask()  # loads the model
+        _, whole = runs.ask()  # the time of a whole answer
+        thread, run = runs.start()
+        while _cpu_seconds(server, 0.5) < 0.2:  # the run has reached the model
+            pass
+        runs.cancel(thread, run)
+        idle = _cpu_seconds(server, 3.0)
+        result, seconds = runs.ask()
+    print(f"whole answer {whole:.1f} s; cancelled: {idle:.2f} CPU s in 3 s; next {seconds:.1f} s")
+    assert idle < 0.6  # a generation left running uses about a core: ~3 CPU s
+    assert result["status"] == "answered"
+    assert seconds < 1.6 * whole + 3  # not sharing the CPU with the rest of the cancelled one
+
+
+@pytest.fixture
+def stalling_model() -> Iterator[ScriptedOpenAIServer]:
+    with scripted_openai_server([STALL, "<think>Red.</think><answer>red</answer>"]) as server:
+        yield server
+
+
+@pytest.mark.slow
+def test_a_cancelled_run_hangs_up_on_the_model_server(
+    tmp_path: Path, stalling_model: ScriptedOpenAIServer
+) -> None:
+    env = {"VISIONTHINK_MODEL": "visionthink-test", "VISIONTHINK_MAX_TOKENS": "256"}
+    with serve_langgraph_dev(stalling_model.base_url, tmp_path, env=env) as url:
+        runs = ServedRuns(url)
+        thread, run = runs.start()
+        assert stalling_model.stalled.wait(60)
+        cancelled = time.monotonic()
+        runs.cancel(thread, run)
+        assert stalling_model.hung_up.wait(5)
+        hung_up = time.monotonic() - cancelled
+        result, seconds = runs.ask()
+    print(f"the model server saw the client leave {hung_up:.2f} s after the cancel")
+    assert result["status"] == "answered"
+    assert seconds < 10
