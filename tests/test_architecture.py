@@ -21,6 +21,7 @@ TREES = ("visionthink_agent", "training", "graphs", "benchmarks", "examples")
 
 CORE = (
     "visionthink_agent.benchmark",
+    "visionthink_agent.heap",
     "visionthink_agent.images",
     "visionthink_agent.judge",
     "visionthink_agent.parsing",
