@@ -82,7 +82,7 @@ def measure_one(image_path: Path) -> dict[str, Any]:
     from visionthink_agent.graph import prompted_conversation
     from visionthink_agent.images import load_image
 
-    chat = ChatQwenVL(model="demo", max_tokens=1, temperature=0)
+    chat = ChatQwenVL(model="demo", max_new_tokens=1, temperature=0)
     data = image_path.read_bytes()
     warm = prompted_conversation(QUESTION, load_image(data).first_look(), [])
     chat.invoke(warm)  # loads the model; its first call's one-off costs are not measured
