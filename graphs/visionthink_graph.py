@@ -31,6 +31,9 @@
 ``VISIONTHINK_IMAGE_CACHE_MB``  decoded images kept between turns, in MiB (default 256)
 ``VISIONTHINK_IMAGE_CACHE_ENTRY_PIXELS``  images with more pixels are never kept between
                                 turns (default 16777216, 4096²)
+``VISIONTHINK_RETURN_MEMORY_SECONDS``  give the memory finished runs freed back to the OS
+                                this often (default 1; 0 never: glibc then keeps the peaks
+                                of past runs resident, see ``visionthink_agent.heap``)
 ==============================  ==========================================================
 
 The request body is capped by the API server itself: ``HTTP_MAX_REQUEST_BODY_BYTES`` (set to
@@ -72,6 +75,7 @@ from visionthink_agent.graph.image_store import (
     DEFAULT_CACHE_ENTRY_PIXELS,
     configure_image_cache,
 )
+from visionthink_agent.heap import return_freed_memory_every
 from visionthink_agent.images import DEFAULT_LIMITS, ImageLimits
 from visionthink_agent.protocol import TOOL_MODES
 from visionthink_agent.questions import DEFAULT_MAX_QUESTION_CHARS
@@ -168,6 +172,9 @@ def _build_once() -> Any:
     with _building:
         if _built is None:
             _built = build_graph()
+            seconds = float(os.environ.get("VISIONTHINK_RETURN_MEMORY_SECONDS", "1"))
+            if seconds > 0:  # a long-lived server: see visionthink_agent.heap
+                return_freed_memory_every(seconds)
         return _built
 
 
