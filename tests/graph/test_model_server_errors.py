@@ -54,3 +54,19 @@ async def test_a_refused_connection_names_the_server_through_the_middleware(
     assert message.endswith("): is it running?")
     assert "secret" not in message
     assert "alice" not in message
+
+
+def test_the_langgraph_api_server_shows_the_message_to_its_client() -> None:
+    """``langgraph dev`` replaces the message of any exception that is not a built-in kind
+    with "An internal error occurred"; the named error is also a ``RuntimeError``."""
+    import httpx
+    from langgraph_api.serde import json_dumpb
+
+    from visionthink_agent.graph.agent import model_server_named
+
+    request = httpx.Request("POST", "http://127.0.0.1:9/v1/chat/completions")
+    with pytest.raises(openai.APIConnectionError) as caught, model_server_named():
+        raise openai.APIConnectionError(request=request) from ConnectionRefusedError("refused")
+    shown = json_dumpb(caught.value).decode()
+    assert "cannot reach the model server at http://127.0.0.1:9/v1/chat/completions" in shown
+    assert "internal error" not in shown

@@ -172,11 +172,17 @@ def normalise_new_messages(
     return changed[::-1]
 
 
+class ModelServerUnreachableError(openai.APIConnectionError, RuntimeError):
+    """A refused or failed connection to the model server, named by :func:`model_server_named`."""
+
+
 @contextlib.contextmanager
 def model_server_named() -> Iterator[None]:
     """An unreachable model server is named: ``openai``'s own message is a bare
-    "Connection error." The error keeps its type (callers classify it); the URL is shown
-    without user-info. Used around every model call of the graph and of
+    "Connection error." The error keeps its type (callers classify it) and is also a
+    ``RuntimeError``, so the LangGraph API server shows its message to the client (it
+    hides the message of any other exception kind); the URL is shown without user-info.
+    Used around every model call of the graph and of
     :class:`~visionthink_agent.graph.VisionThinkMiddleware`.
 
     Example:
@@ -200,7 +206,7 @@ def model_server_named() -> Iterator[None]:
             cause = cause.__cause__
         reason = str(cause) or type(cause).__name__
         url = display_url(str(exc.request.url))
-        raise openai.APIConnectionError(
+        raise ModelServerUnreachableError(
             message=f"cannot reach the model server at {url} ({reason}): is it running?",
             request=exc.request,
         ) from exc
