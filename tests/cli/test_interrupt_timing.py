@@ -24,12 +24,12 @@ pytestmark = pytest.mark.slow  # each case starts Python and imports the CLI (se
 
 IMPORTS = """
 import asyncio, signal, threading, time
-from visionthink_agent.cli.eval_command import _run_coroutine
+from visionthink_agent.cli.interruptible import run_interruptible
 """
 RUN_MAIN = """
 started = time.monotonic()
 try:
-    _run_coroutine(main())
+    run_interruptible(main())
 except KeyboardInterrupt:
     print(f"KeyboardInterrupt after {time.monotonic() - started:.1f}s")
 """

@@ -43,12 +43,8 @@ Example:
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
-import signal
 import sys
-import threading
-from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -57,6 +53,7 @@ import openai
 from visionthink_agent.backends.served_models import DEFAULT_MAX_NEW_TOKENS
 from visionthink_agent.cli.errors import CommandError, describe_model_failure
 from visionthink_agent.cli.help_format import HelpFormatter, plain_description
+from visionthink_agent.cli.interruptible import run_interruptible
 from visionthink_agent.cli.options import add_max_new_tokens
 from visionthink_agent.evaluation.records import DEFAULT_MODES, MODES, load_records, pending
 from visionthink_agent.evaluation.runner import RECORDS_FILE
@@ -366,7 +363,7 @@ def _evaluate(
 ) -> Any:
     from visionthink_agent.evaluation import run_evaluation
 
-    return _run_coroutine(
+    return run_interruptible(
         run_evaluation(
             samples,
             model=model,
@@ -398,66 +395,6 @@ def _resolve_model(args: argparse.Namespace) -> None:
         args.model = args.model or "tiny"
         if args.max_new_tokens is None:
             args.max_new_tokens = DEFAULT_MAX_NEW_TOKENS
-
-
-CANCEL_GRACE_SECONDS = 3.0
-"""How long Ctrl-C waits for the cancelled run to wind down before the command ends anyway."""
-
-
-def _run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run``, except that Ctrl-C ends it within seconds, wherever the signal lands.
-
-    Ctrl-C comes in through the loop's own signal handling (``add_signal_handler``): the
-    signal writes a wake-up byte to the loop's socket, so the loop sees it even when a worker
-    thread took the signal (with Python's default handler the loop slept on until its next
-    network event: with a stalled model server, until the server gave up), and no
-    ``KeyboardInterrupt`` is raised half-way through one of the loop's callbacks. The run is
-    cancelled (its progress display closes; finished records are on disk already) and given
-    :data:`CANCEL_GRACE_SECONDS` to wind down (a second Ctrl-C stops the wait); then
-    ``KeyboardInterrupt`` goes to :func:`run`. ``asyncio.run`` would also wait for the model
-    calls still running in worker threads; here they end with the process.
-
-    Example:
-        >>> async def two() -> int:
-        ...     return 2
-        >>> _run_coroutine(two())
-        2
-    """
-    loop = asyncio.new_event_loop()
-    task = loop.create_task(coroutine)
-    interrupted = False
-
-    def interrupt() -> None:
-        nonlocal interrupted
-        if interrupted:
-            loop.stop()
-            return
-        interrupted = True
-        task.cancel()
-        loop.call_later(CANCEL_GRACE_SECONDS, loop.stop)
-
-    # As asyncio.Runner: only where Ctrl-C would raise KeyboardInterrupt (the main thread,
-    # Python's default handler), so a program embedding this keeps its own handling.
-    handles_ctrl_c = (
-        threading.current_thread() is threading.main_thread()
-        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    )
-    if handles_ctrl_c:
-        loop.add_signal_handler(signal.SIGINT, interrupt)
-    try:
-        result = loop.run_until_complete(task)
-    except BaseException:
-        if not interrupted:
-            raise
-    finally:
-        if handles_ctrl_c:
-            loop.remove_signal_handler(signal.SIGINT)  # back to the default handler
-    if interrupted:  # the run was cancelled, stopped after the grace, or had just finished
-        raise KeyboardInterrupt
-    loop.run_until_complete(loop.shutdown_asyncgens())
-    loop.run_until_complete(loop.shutdown_default_executor())
-    loop.close()
-    return result
 
 
 def _settings(args: argparse.Namespace, data_name: str) -> dict[str, Any]:
