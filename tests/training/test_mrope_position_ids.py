@@ -1,9 +1,9 @@
 """mRoPE ``position_ids`` rows of equal length survive veRL's mini-batching with our mend.
 
-The batch is built as the TransferQueue builds it (``as_nested_tensor(rows, layout=jagged)``) and
-split into mini-batches by veRL's own ``make_iterator`` after its ``maybe_fix_3d_position_ids``,
-as ``train_mini_batch`` does. The first test fails when veRL stops breaking such a batch: then
-:mod:`training.mrope_position_ids` can go.
+The batch is packed by the TransferQueue's own storage manager (as a worker's ``kv_batch_get``
+gets it) and split into mini-batches by veRL's own ``make_iterator`` after its
+``maybe_fix_3d_position_ids``, as ``train_mini_batch`` does. The first test fails when veRL (or
+the TransferQueue) stops breaking such a batch: then :mod:`training.mrope_position_ids` can go.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import pickle
 import pytest
 import torch
 from tensordict import TensorDict
+from transfer_queue.storage.managers.simple_storage_manager import AsyncSimpleStorageManager
 from verl.utils import tensordict_utils as tu
 
 from training import mrope_position_ids
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.verl
 
 def _batch(lengths: list[int]) -> tuple[TensorDict, list[torch.Tensor]]:
     rows = [torch.arange(4 * n).reshape(4, n) + 1000 * i for i, n in enumerate(lengths)]
-    nested = torch.nested.as_nested_tensor(rows, layout=torch.jagged)  # as TransferQueue does
+    nested = AsyncSimpleStorageManager._pack_field_values(rows)  # a kv_batch_get's field
     return TensorDict({"position_ids": nested}, batch_size=len(rows)), rows
 
 
