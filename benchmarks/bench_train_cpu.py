@@ -52,7 +52,7 @@ from training.step_log import parse_step_lines  # noqa: E402
 RESULTS = REPO / "benchmarks" / "results" / "bench_train_cpu.json"
 ROLLOUT_LINE = re.compile(
     r"hf_cpu rollouts: \d+ batches \(rows x seconds: ([^)]*)\); prefix cache: (\d+) turns "
-    r"reused (\d+) cached tokens, (\d+) did not match"
+    r"reused (\d+) cached tokens, (\d+) prefilled in full"
 )
 """The rollout server's line at each weight update (the end of a step's rollouts)."""
 STEP_KEYS = (
@@ -119,7 +119,7 @@ def measure_training(model: Path, prompts: int, n: int, steps: int) -> dict[str,
                 ],
                 "reused_turns": int(hits),
                 "reused_tokens": int(tokens),
-                "mismatched": int(misses),
+                "prefilled_in_full": int(misses),
             }
             for batches, hits, tokens, misses in ROLLOUT_LINE.findall(log)
         ],
@@ -268,7 +268,7 @@ def main() -> None:
         console.print(
             f"step {step} rollouts: batches (rows x seconds) {batches}; "
             f"{rollouts['reused_turns']} second turns reused {rollouts['reused_tokens']} "
-            f"cached tokens, {rollouts['mismatched']} did not match"
+            f"cached tokens, {rollouts['prefilled_in_full']} turns prefilled in full"
         )
     memory = Table(title="peak memory of the training run's processes (summed PSS), GiB")
     memory.add_column("process")

@@ -92,7 +92,7 @@ def _plain_generate(server: HFRolloutServer, ids: list[int], images: list[Any]) 
 
 def test_second_turn_reuses_the_first_and_generates_the_same(server: HFRolloutServer) -> None:
     second, images, first_out = _two_turns(server, "traj", (112, 84), (224, 168))
-    reused = _generate(server, "traj", second, images)
+    reused = _generate(server, "turn-2", second, images)  # veRL: a fresh id each turn
     cached = reused.extra_fields["num_cached_tokens"]
     assert cached == len(second) - len(_tool_turn(server, (224, 168))[0]) - 1
     assert cached > len(first_out.token_ids)  # the whole first prompt was skipped
@@ -111,7 +111,7 @@ def test_batched_second_turns_of_different_prefixes_match_single_ones(
 
     async def together() -> list[Any]:
         calls = [
-            server.generate(ids, dict(GREEDY), f"t{i}", image_data=images)
+            server.generate(ids, dict(GREEDY), f"t{i}-turn-2", image_data=images)
             for i, (ids, images, _) in enumerate(turns)
         ]
         calls.append(server.generate(fresh_ids, dict(GREEDY), "fresh", image_data=[fresh_image]))
@@ -147,16 +147,16 @@ def test_prefix_cache_is_bounded_and_ends_with_the_trajectory() -> None:
         return CachedPrefix(list(range(tokens)), [(kv, kv)], turns)
 
     cache = PrefixCache(max_tokens=10, max_turns=2)
-    cache.put("a", entry(4))
-    cache.put("b", entry(4))
-    cache.put("c", entry(4))  # over 10 tokens: the oldest entry goes
-    assert (len(cache), cache.tokens) == (2, 8)
-    assert cache.take("a", list(range(6))) is None
-    cache.put("d", entry(4, turns=2))  # the trajectory's last turn: nothing follows it
-    cache.put("e", entry(11))  # larger than the whole cache
-    assert cache.take("d", list(range(6))) is None
-    assert cache.take("e", list(range(12))) is None
-    assert cache.take("b", list(range(4))) is None  # adds nothing to the cached tokens
-    assert cache.take("b", list(range(6))) is None  # taken by the previous call
-    assert cache.take("c", [0, 1, 2, 9, 4]) is None  # differs inside the prefix
-    assert (len(cache), cache.tokens, cache.hits) == (0, 0, 0)
+    cache.put(entry(3))
+    cache.put(entry(4))
+    cache.put(entry(5))  # over 10 tokens: the oldest entry goes
+    assert (len(cache), cache.tokens) == (2, 9)
+    cache.put(entry(2, turns=2))  # the trajectory's last turn: nothing follows it
+    cache.put(entry(11))  # larger than the whole cache
+    assert len(cache) == 2
+    assert cache.take([0, 1, 2, 9, 4, 5]) is None  # differs inside both prefixes
+    # [0..4] adds nothing to the 5-token entry: it extends the 4-token one.
+    assert cache.take(list(range(5))).token_ids == list(range(4))
+    assert cache.take(list(range(20))).token_ids == list(range(5))
+    assert cache.take(list(range(20))) is None  # each entry serves one next turn
+    assert (len(cache), cache.tokens, cache.hits, cache.misses) == (0, 0, 2, 2)

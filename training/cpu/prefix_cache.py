@@ -2,24 +2,25 @@
 
 A VisionThink trajectory is two model turns: the first (on the 1/4-pixel image) ends in a
 ``resize_image`` call, and the agent loop sends the second turn's prompt as the first turn's
-prompt, its response tokens and the tool turn with the full image. veRL's agent loop sends every
-turn of a trajectory with the same ``request_id``, so :class:`PrefixCache` keeps, per request id,
-the tokens a turn read and wrote and their keys and values; the next turn with that id whose
-prompt starts with exactly those tokens prefills only the rest (the tool turn).
+prompt, its response tokens and the tool turn with the full image. :class:`PrefixCache` keeps
+the tokens each turn read and wrote with their keys and values; a later prompt that starts with
+exactly those tokens prefills only the rest (the tool turn). Entries are found by their tokens,
+not by request id: veRL 0.9.1's server manager sends each turn with a fresh request id (the
+trajectory's id only picks the server), as vLLM's prefix cache matches tokens too.
 
 The cache is bounded in tokens (least recently stored entries go first), an entry is taken out
-when its next turn comes (whether it matches or not) and not stored after a trajectory's last
-allowed turn, and :meth:`PrefixCache.clear` drops everything (the server calls it when the
-weights change, as keys and values computed by the old weights are stale).
+when a prompt uses it, and is not stored after a trajectory's last allowed turn;
+:meth:`PrefixCache.clear` drops everything (the server calls it when the weights change, as
+keys and values computed by the old weights are stale).
 
 Example:
     >>> import torch
     >>> kv = [(torch.zeros(1, 2, 3, 4), torch.zeros(1, 2, 3, 4))]
     >>> cache = PrefixCache(max_tokens=10, max_turns=2)
-    >>> cache.put("traj", CachedPrefix([5, 6, 7], kv, turns=1))
-    >>> cache.take("traj", [5, 6, 7, 8, 9]).token_ids
+    >>> cache.put(CachedPrefix([5, 6, 7], kv, turns=1))
+    >>> cache.take([5, 6, 7, 8, 9]).token_ids
     [5, 6, 7]
-    >>> cache.take("traj", [5, 6, 7, 8, 9]) is None  # taken: a turn's cache serves one next turn
+    >>> cache.take([5, 6, 7, 8, 9]) is None  # taken: a turn's cache serves one next turn
     True
 """
 
@@ -49,7 +50,7 @@ class CachedPrefix:
 
 
 class PrefixCache:
-    """Per request id, the last turn's :class:`CachedPrefix`, at most ``max_tokens`` in all.
+    """Turns' :class:`CachedPrefix` entries, at most ``max_tokens`` tokens in all.
 
     Args:
         max_tokens: how many tokens all entries may hold together (0 turns the cache off).
@@ -60,48 +61,49 @@ class PrefixCache:
     def __init__(self, max_tokens: int, max_turns: int | None = None) -> None:
         self.max_tokens = max_tokens
         self.max_turns = max_turns
-        self._entries: OrderedDict[str, CachedPrefix] = OrderedDict()
+        self._entries: OrderedDict[int, CachedPrefix] = OrderedDict()
+        self._next_key = 0
         self.tokens = 0
         self.hits = self.misses = self.reused_tokens = 0
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def take(self, request_id: str, prompt_ids: list[int]) -> CachedPrefix | None:
-        """Remove ``request_id``'s entry; return it if ``prompt_ids`` extends its tokens exactly.
+    def take(self, prompt_ids: list[int]) -> CachedPrefix | None:
+        """Remove and return the longest entry whose tokens ``prompt_ids`` extends exactly.
 
-        A prompt that differs anywhere in the cached tokens, or adds nothing to them, gets None
-        (a full prefill).
+        None (a full prefill) when no entry's tokens start the prompt with something after.
         """
-        entry = self._entries.pop(request_id, None)
-        if entry is None:
-            return None
-        self.tokens -= len(entry.token_ids)
-        cached = len(entry.token_ids)
-        if len(prompt_ids) <= cached or prompt_ids[:cached] != entry.token_ids:
+        best: tuple[int, CachedPrefix] | None = None
+        for key, entry in self._entries.items():
+            cached = len(entry.token_ids)
+            longer = best is None or cached > len(best[1].token_ids)
+            if longer and cached < len(prompt_ids) and prompt_ids[:cached] == entry.token_ids:
+                best = (key, entry)
+        if best is None:
             self.misses += 1
             return None
+        del self._entries[best[0]]
+        self.tokens -= len(best[1].token_ids)
         self.hits += 1
-        self.reused_tokens += cached
-        return entry
+        self.reused_tokens += len(best[1].token_ids)
+        return best[1]
 
     def accepts(self, tokens: int, turns: int) -> bool:
         """Whether an entry of ``tokens`` tokens after ``turns`` turns would be stored (one that
         the cache cannot hold, or after the trajectory's last turn, would not)."""
         return tokens <= self.max_tokens and (self.max_turns is None or turns < self.max_turns)
 
-    def put(self, request_id: str, entry: CachedPrefix) -> None:
-        """Store ``entry`` under ``request_id``, evicting the oldest entries to stay in bounds."""
+    def put(self, entry: CachedPrefix) -> None:
+        """Store ``entry``, evicting the oldest entries to stay in bounds."""
         size = len(entry.token_ids)
         if not self.accepts(size, entry.turns):
             return
-        old = self._entries.pop(request_id, None)
-        if old is not None:
-            self.tokens -= len(old.token_ids)
         while self._entries and self.tokens + size > self.max_tokens:
             _, evicted = self._entries.popitem(last=False)
             self.tokens -= len(evicted.token_ids)
-        self._entries[request_id] = entry
+        self._entries[self._next_key] = entry
+        self._next_key += 1
         self.tokens += size
 
     def clear(self) -> None:
@@ -114,11 +116,11 @@ class PrefixCache:
 
         Example:
             >>> PrefixCache(max_tokens=8).summary()
-            'prefix cache: 0 turns reused 0 cached tokens, 0 did not match'
+            'prefix cache: 0 turns reused 0 cached tokens, 0 prefilled in full'
         """
         return (
             f"prefix cache: {self.hits} turns reused {self.reused_tokens} cached tokens, "
-            f"{self.misses} did not match"
+            f"{self.misses} prefilled in full"
         )
 
     def reset_counts(self) -> None:

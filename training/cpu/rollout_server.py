@@ -258,8 +258,9 @@ class HFRolloutServer:
         """Generate one model turn (veRL's server ``generate`` contract).
 
         Concurrent requests are generated together, up to ``rollout.max_num_seqs`` at a time;
-        a turn whose prompt extends the previous turn of the same ``request_id`` prefills only
-        what is new (``extra_fields["num_cached_tokens"]`` says how many tokens it reused).
+        a turn whose prompt extends an earlier turn's tokens exactly (the trajectory's previous
+        turn; veRL gives each turn a fresh ``request_id``) prefills only what is new
+        (``extra_fields["num_cached_tokens"]`` says how many tokens it reused).
 
         Raises:
             ValueError: video or audio input, no room left in the context, or images that do not
@@ -273,7 +274,7 @@ class HFRolloutServer:
             params, max_new_tokens=self._max_new_tokens(params, len(prompt_ids))
         )
         vision = self._vision_inputs(prompt_ids, image_data, mm_processor_kwargs)
-        request = TurnRequest(request_id, prompt_ids, settings, vision)
+        request = TurnRequest(prompt_ids, settings, vision)
         pending = _Pending(request, asyncio.get_running_loop().create_future())
         self._pending.append(pending)
         if self._server_task is None or self._server_task.done():

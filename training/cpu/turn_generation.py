@@ -2,8 +2,8 @@
 
 :class:`TurnGenerator` generates a batch of requests with the same sampling settings in one
 ``generate`` call. A request whose trajectory's previous turn is in the
-:class:`~training.cpu.prefix_cache.PrefixCache` (same request id, its prompt extends that turn's
-tokens exactly) prefills only its new tokens (the tool turn with the full image) on top of the
+:class:`~training.cpu.prefix_cache.PrefixCache` (its prompt extends that turn's tokens
+exactly) prefills only its new tokens (the tool turn with the full image) on top of the
 cached keys and values; the others prefill their whole prompt. Rows are laid out as
 ``[pad][cached prefix][pad][new tokens]`` so that every row's cache ends at the same column; the
 attention mask hides the pads and the M-RoPE positions are computed over the whole sequence, so
@@ -114,13 +114,11 @@ class TurnRequest:
     """One model turn to generate.
 
     Attributes:
-        request_id: the trajectory's id (veRL sends every turn of a trajectory with the same).
         prompt_ids: the whole conversation so far, as token ids.
         settings: its sampling settings.
         vision: ``pixel_values`` and ``image_grid_thw`` of all the prompt's images (or empty).
     """
 
-    request_id: str
     prompt_ids: list[int]
     settings: GenerationSettings
     vision: dict[str, torch.Tensor]
@@ -194,7 +192,7 @@ class TurnGenerator:
             >>> text["input_ids"].tolist(), text["attention_mask"].tolist(), vision
             ([[5, 6], [0, 7]], [[1, 1], [0, 1]], {})
         """
-        ids, mask = self._layout([_Row(TurnRequest("", p, _GREEDY, {})) for p in prompts])
+        ids, mask = self._layout([_Row(TurnRequest(p, _GREEDY, {})) for p in prompts])
         vision = self._cat_vision(visions, [0] * len(visions))
         if vision:
             vision["mm_token_type_ids"] = self._token_types(ids)
@@ -314,7 +312,7 @@ class TurnGenerator:
         """The request's row, with its trajectory's cached prefix if it has a usable one."""
         if self.prefix_cache is None:
             return _Row(request)
-        entry = self.prefix_cache.take(request.request_id, request.prompt_ids)
+        entry = self.prefix_cache.take(request.prompt_ids)
         if entry is None:
             return _Row(request)
         in_prefix = entry.token_ids.count(self.image_token_id) if self.image_token_id else 0
@@ -374,7 +372,7 @@ class TurnGenerator:
                     values[row_index : row_index + 1, :, columns],
                 )
             )
-        self.prefix_cache.put(row.request.request_id, CachedPrefix(kept, layers, turns))
+        self.prefix_cache.put(CachedPrefix(kept, layers, turns))
 
 
 _GREEDY = GenerationSettings(1, False, 1.0, 1.0, None, 1.0, False)
