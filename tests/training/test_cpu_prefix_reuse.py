@@ -160,3 +160,22 @@ def test_prefix_cache_is_bounded_and_ends_with_the_trajectory() -> None:
     assert cache.take(list(range(20))).token_ids == list(range(5))
     assert cache.take(list(range(20))) is None  # each entry serves one next turn
     assert (len(cache), cache.tokens, cache.hits, cache.misses) == (0, 0, 2, 2)
+
+
+def test_second_turn_reuse_on_qwen3_vl(tmp_path: Path) -> None:
+    # The second family (deepstack vision features, its own M-RoPE index): same tokens as a
+    # full prefill with plain generate.
+    from omegaconf import OmegaConf
+    from verl.utils.config import omega_conf_to_dataclass
+    from verl.workers.config import HFModelConfig, RolloutConfig
+
+    from visionthink_agent.backends.qwen.tiny import write_tiny_checkpoint
+
+    checkpoint = write_tiny_checkpoint(tmp_path / "tiny-qwen3-vl", family="qwen3_vl")
+    rollout = {"name": "hf_cpu", "prompt_length": 512, "response_length": 48, "max_model_len": 900}
+    config = omega_conf_to_dataclass(OmegaConf.create(rollout), dataclass_type=RolloutConfig)
+    qwen3 = HFRolloutServer(config, HFModelConfig(path=str(checkpoint)))
+    second, images, _ = _two_turns(qwen3, "turn-1", (112, 84), (224, 168))
+    out = _generate(qwen3, "turn-2", second, images)
+    assert out.extra_fields["num_cached_tokens"] > 0
+    assert out.token_ids == _plain_generate(qwen3, second, images)
