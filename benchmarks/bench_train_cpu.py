@@ -90,16 +90,8 @@ def measure_training(model: Path, prompts: int, n: int, steps: int) -> dict[str,
             "trainer.save_freq=-1",  # no checkpoint: the last step's time stays a step's
             f"hydra.run.dir={Path(tmp) / 'hydra'}",
         ]
-        start = time.perf_counter()
-        process = subprocess.Popen(
-            command, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-        memory = PeakTreeMemory(process.pid)
-        memory.start()
-        log, _ = process.communicate()
-        memory.stop()
-        wall = time.perf_counter() - start
-    if process.returncode != 0:
+        returncode, log, memory, wall = run_sampling_memory(command, cwd=tmp)
+    if returncode != 0:
         raise RuntimeError(f"training failed:\n{log[-3000:]}")
     per_step = parse_step_lines(log)
     rows = {step: {k: per_step[step].get(k, float("nan")) for k in STEP_KEYS} for step in per_step}
@@ -174,6 +166,28 @@ class PeakTreeMemory(threading.Thread):
     def stop(self) -> None:
         self._done.set()
         self.join()
+
+
+def run_sampling_memory(
+    command: list[str], cwd: str | Path
+) -> tuple[int, str, PeakTreeMemory, float]:
+    """Run ``command`` to its end while :class:`PeakTreeMemory` samples its process tree:
+    (exit code, its output with stderr, the sampler, wall seconds).
+
+    Example:
+        >>> code, out, memory, wall = run_sampling_memory([sys.executable, "-c", "print(1)"], ".")
+        >>> code, out.strip(), wall > 0
+        (0, '1', True)
+    """
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    memory = PeakTreeMemory(process.pid)
+    memory.start()
+    log, _ = process.communicate()
+    memory.stop()
+    return process.returncode, log, memory, time.perf_counter() - start
 
 
 def _title(cmdline: list[str]) -> str:

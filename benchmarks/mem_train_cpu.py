@@ -19,10 +19,8 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +30,7 @@ from rich.table import Table
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.bench_train_cpu import PeakTreeMemory  # noqa: E402
+from benchmarks.bench_train_cpu import run_sampling_memory  # noqa: E402
 
 BEFORE = ("transfer_queue.backend.SimpleStorage.num_data_storage_units=2",)
 """The overrides that restore the settings the recipe had before its memory cuts."""
@@ -70,17 +68,9 @@ def run_once(
             f"+ray_kwargs.ray_init._temp_dir={tmp}/ray",
             *extra,
         ]
-        start = time.perf_counter()
-        process = subprocess.Popen(
-            command, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-        memory = PeakTreeMemory(process.pid)
-        memory.start()
-        log, _ = process.communicate()
-        memory.stop()
-        wall = time.perf_counter() - start
+        returncode, log, memory, wall = run_sampling_memory(command, cwd=tmp)
     log_file.write_text(log, encoding="utf-8")
-    if process.returncode != 0:
+    if returncode != 0:
         raise RuntimeError(f"training failed (world {world}, {extra}):\n{log[-3000:]}")
     return {
         "world": world,
