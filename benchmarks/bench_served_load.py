@@ -39,7 +39,6 @@ import platform
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -48,8 +47,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from visionthink_agent.backends.demo import demo_checkpoint_dir
-from visionthink_agent.serving.langgraph_dev import free_port, serve_langgraph_dev
+from visionthink_agent.serving.langgraph_dev import serve_langgraph_dev
 from visionthink_agent.serving.load import (
     LoadRun,
     Outcome,
@@ -58,11 +56,13 @@ from visionthink_agent.serving.load import (
     load_problems,
     run_load,
 )
-from visionthink_agent.serving.vllm_env import ensure_environment
-from visionthink_agent.serving.vllm_server import VllmServer
 
-RESULTS = Path(__file__).resolve().parent / "results"
-MAX_MODEL_LEN = 4096
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from benchmarks.bench_serving import MAX_MODEL_LEN, start_demo_vllm  # noqa: E402
+
+RESULTS = REPO / "benchmarks" / "results"
 SAME = ("answer", "resized", "visual_tokens", "usage")
 """What a good question must get alike from both backends."""
 
@@ -128,7 +128,7 @@ def main() -> None:
         server = None
         url = args.url
         if url is None:
-            server = _start_vllm(console, work)
+            server = start_demo_vllm(console, work)
             url = server.base_url
         try:
             vllm_pid = listening_pid(url)
@@ -170,22 +170,6 @@ def main() -> None:
         f"{local['p95_latency_s']:.1f} s; {problems} problems; same results {same} "
         f"-> {args.output}"
     )
-
-
-def _start_vllm(console: Console, work: Path) -> VllmServer:
-    """The demo model served by vLLM on a free port of 127.0.0.1, started."""
-    server = VllmServer(
-        ensure_environment(progress=console.print),
-        str(demo_checkpoint_dir()),
-        port=free_port(),
-        max_model_len=MAX_MODEL_LEN,
-        log=work / "vllm.log",
-    )
-    with console.status("starting vLLM"):
-        started = time.perf_counter()
-        server.start()
-    console.print(f"vLLM ready in {time.perf_counter() - started:.0f} s")
-    return server
 
 
 def _table(console: Console, rows: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:

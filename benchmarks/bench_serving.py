@@ -38,6 +38,7 @@ from visionthink_agent.backends.openai_compatible import create_openai_compatibl
 from visionthink_agent.backends.transformers_chat import ChatQwenVL
 from visionthink_agent.evaluation import load_benchmark, run_evaluation, write_synthetic_benchmark
 from visionthink_agent.judge import CompositeJudge
+from visionthink_agent.serving.langgraph_dev import free_port
 from visionthink_agent.serving.vllm_env import ensure_environment
 from visionthink_agent.serving.vllm_server import VllmServer
 
@@ -109,6 +110,23 @@ def _served(url: str) -> Any:
     )
 
 
+def start_demo_vllm(console: Console, work: Path) -> VllmServer:
+    """The demo model served by vLLM (its own environment, built once) on a free port of
+    127.0.0.1, started; its log in ``work``."""
+    server = VllmServer(
+        ensure_environment(progress=console.print),
+        str(demo_checkpoint_dir()),
+        port=free_port(),
+        max_model_len=MAX_MODEL_LEN,
+        log=work / "vllm.log",
+    )
+    with console.status("starting vLLM"):
+        started = time.perf_counter()
+        server.start()
+    console.print(f"vLLM ready in {time.perf_counter() - started:.0f} s")
+    return server
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--questions", type=int, default=32, help="questions per measurement")
@@ -127,18 +145,7 @@ def main() -> None:
         server = None
         url = args.url
         if url is None:
-            env = ensure_environment(progress=console.print)
-            server = VllmServer(
-                env,
-                str(demo_checkpoint_dir()),
-                port=8765,
-                max_model_len=MAX_MODEL_LEN,
-                log=work / "vllm.log",
-            )
-            with console.status("starting vLLM"):
-                started = time.perf_counter()
-                server.start()
-            console.print(f"vLLM ready in {time.perf_counter() - started:.0f} s")
+            server = start_demo_vllm(console, work)
             url = server.base_url
         try:
             local = ChatQwenVL(model="demo", temperature=0, max_new_tokens=MAX_MODEL_LEN)
