@@ -39,6 +39,7 @@ from visionthink_agent.backends.transformers_chat import ChatQwenVL
 from visionthink_agent.evaluation import load_benchmark, run_evaluation, write_synthetic_benchmark
 from visionthink_agent.judge import CompositeJudge
 from visionthink_agent.serving.langgraph_dev import free_port
+from visionthink_agent.serving.load import percentile
 from visionthink_agent.serving.vllm_env import ensure_environment
 from visionthink_agent.serving.vllm_server import VllmServer
 
@@ -61,11 +62,6 @@ class Row:
     p95_latency_s: float
     accuracy: float
     errors: int
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def _measure(
@@ -93,8 +89,8 @@ def _measure(
         questions=len(samples),
         seconds=round(seconds, 2),
         questions_per_s=round(len(samples) / seconds, 3),
-        p50_latency_s=round(_percentile(latencies, 0.5), 3),
-        p95_latency_s=round(_percentile(latencies, 0.95), 3),
+        p50_latency_s=round(percentile(latencies, 0.5), 3),
+        p95_latency_s=round(percentile(latencies, 0.95), 3),
         accuracy=summary.accuracy,
         errors=summary.errors,
     )

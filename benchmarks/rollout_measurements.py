@@ -14,10 +14,6 @@ each path once as a warm-up.
 * :func:`measure_second_turns`: every trajectory's second turn (its first turn, the model's own
   response, the tool turn with the full image) sent all at once, with the first turn's keys and
   values reused against a full re-prefill (the server with ``enable_prefix_caching`` off).
-
-Example:
-    >>> _until_eos([4, 5, 2, 2], eos_ids=[2])
-    3
 """
 
 from __future__ import annotations
@@ -36,6 +32,7 @@ from rich.progress import track
 
 from training.agent_loop import tool_turn_content
 from training.cpu.rollout_server import HFRolloutServer
+from training.cpu.turn_generation import until_eos
 from visionthink_agent import protocol
 from visionthink_agent.images import downsample_for_first_look
 from visionthink_agent.synthetic import make_synthetic_samples
@@ -193,7 +190,7 @@ def measure_first_turns(
             pad_token_id=server.pad_token_id,
         )
         rows = out[:, text["input_ids"].shape[1] :].tolist()
-        return sum(_until_eos(row, server.eos_token_ids) for row in rows)
+        return sum(len(until_eos(row, server.eos_token_ids)) for row in rows)
 
     inputs = [(ids, vision) for (ids, _), vision in zip(pairs, visions, strict=True)]
     # On the same kind of worker thread the server generates on: torch's OpenMP pool is per
@@ -272,9 +269,3 @@ def measure_second_turns(
         "reuse_over_full_prefill_s": median["second_turn_reuse"]
         / median["second_turn_full_prefill"],
     }
-
-
-def _until_eos(tokens: list[int], eos_ids: list[int]) -> int:
-    """How many tokens a row generated, its first EOS included (the rest is padding)."""
-    stop = next((i for i, t in enumerate(tokens) if t in eos_ids), None)
-    return len(tokens) if stop is None else stop + 1

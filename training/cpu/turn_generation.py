@@ -35,6 +35,7 @@ __all__ = [
     "TurnGenerator",
     "TurnRequest",
     "TurnResult",
+    "until_eos",
     "vision_placeholder_ids",
 ]
 
@@ -94,6 +95,17 @@ class GenerationSettings:
             repetition_penalty=float(sampling_params.get("repetition_penalty", 1.0) or 1.0),
             want_logprobs=bool(sampling_params.get("logprobs", False)),
         )
+
+
+def until_eos(tokens: list[int], eos_ids: list[int]) -> list[int]:
+    """A generated row up to and including its first EOS (the rest is padding).
+
+    Example:
+        >>> until_eos([4, 5, 2, 2], eos_ids=[2])
+        [4, 5, 2]
+    """
+    stop = next((i for i, t in enumerate(tokens) if t in eos_ids), None)
+    return tokens if stop is None else tokens[: stop + 1]
 
 
 def vision_placeholder_ids(model_config: Any) -> list[int]:
@@ -209,12 +221,12 @@ class TurnGenerator:
         ids, mask = self._layout(rows)
         width, cached = ids.shape[1], max(row.cached for row in rows)
         visions = [row.request.vision for row in rows]
-        all_images = self._cat_vision(visions, [0] * len(rows))
+        grids = [vision["image_grid_thw"] for vision in visions if vision]
         new_images = self._cat_vision(visions, [row.cached_images for row in rows])
-        positions, rope_deltas = self.model.model.get_rope_index(
+        positions, rope_deltas = self.model.model.get_rope_index(  # over every image: cached too
             ids,
             self._token_types(ids),
-            image_grid_thw=all_images.get("image_grid_thw"),
+            image_grid_thw=torch.cat(grids) if grids else None,
             attention_mask=mask,
         )
         cache = self._batch_cache(rows, cached)
@@ -247,7 +259,7 @@ class TurnGenerator:
         results = []
         for row_index, row in enumerate(rows):
             tokens = output.sequences[row_index, width:][: row.request.settings.max_new_tokens]
-            tokens = self._until_eos(tokens.tolist())
+            tokens = until_eos(tokens.tolist(), self.eos_token_ids)
             logprobs = None
             if settings.want_logprobs:
                 # Log-probabilities under the sampling temperature, as veRL's actor computes them.
@@ -258,10 +270,6 @@ class TurnGenerator:
             self._keep(row, row_index, tokens, mask, output.past_key_values)
             results.append(TurnResult(tokens, logprobs, row.cached))
         return results
-
-    def _until_eos(self, tokens: list[int]) -> list[int]:
-        stop = next((i for i, t in enumerate(tokens) if t in self.eos_token_ids), None)
-        return tokens if stop is None else tokens[: stop + 1]
 
     # --- layout ----------------------------------------------------------------------------
 
