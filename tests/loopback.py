@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -10,12 +9,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from visionthink_agent.serving.langgraph_dev import free_port as free_port  # one copy
 
 
 def wait_until_healthy(

@@ -11,7 +11,6 @@ peaks of +400-600 MiB; see ``visionthink_agent.heap``).
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import struct
@@ -25,7 +24,9 @@ import psutil
 import pytest
 from PIL import Image
 
+from tests.graph.conftest import v1_block
 from tests.graph.langgraph_dev import serve_langgraph_dev
+from visionthink_agent.serving.load import tree_usage
 from visionthink_agent.synthetic import make_synthetic_samples
 
 pytest.importorskip("transformers")
@@ -35,10 +36,6 @@ CACHE_MB = 8
 LARGE_SIDE = 2000  # 4 million pixels: 12 MiB of RGB, about 15 MiB of decoded_bytes
 SECRET = "hunter2"
 BODY_LIMIT = 75_497_472  # graphs/langgraph.json
-
-
-def _block(data: bytes) -> dict[str, Any]:
-    return {"type": "image", "base64": base64.b64encode(data).decode(), "mime_type": "image/png"}
 
 
 def _png(image: Image.Image) -> bytes:
@@ -57,18 +54,13 @@ def _bomb() -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
 
 
-def _tree_rss(pid: int) -> int:
-    root = psutil.Process(pid)
-    return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
-
-
 def _settled_rss(pid: int) -> int:
     """The tree's RSS once the served graph has returned what the last run freed (it does every
     second, ``VISIONTHINK_RETURN_MEMORY_SECONDS``): the least of three samples after 2 s."""
     time.sleep(2)
     samples = []
     for _ in range(3):
-        samples.append(_tree_rss(pid))
+        samples.append(tree_usage(pid)[0])
         time.sleep(0.5)
     return min(samples)
 
@@ -84,7 +76,7 @@ class Client:
         (assistant,) = self.sdk.assistants.search(graph_id="visionthink")
         self.assistant = assistant["assistant_id"]
         sample = next(s for s in make_synthetic_samples(4, preset="demo") if not s.needs_high_res)
-        self.normal = [{"type": "text", "text": sample.question}, _block(_png(sample.image))]
+        self.normal = [{"type": "text", "text": sample.question}, v1_block(_png(sample.image))]
 
     def ask(self, content: list[dict[str, Any]]) -> dict[str, Any]:
         thread = self.sdk.threads.create()
@@ -130,7 +122,7 @@ def _text(text: str) -> list[dict[str, Any]]:
 
 
 ROWS: list[tuple[str, Callable[[], list[dict[str, Any]]], str]] = [
-    ("empty question", lambda: [*_text("  "), _block(_png(Image.new("RGB", (64, 64))))], "empty"),
+    ("empty question", lambda: [*_text("  "), v1_block(_png(Image.new("RGB", (64, 64))))], "empty"),
     (
         "user-info URL",
         lambda: [*_text("Q?"), {"type": "image", "url": f"http://a:{SECRET}@127.0.0.1/x.png"}],
@@ -161,10 +153,10 @@ ROWS: list[tuple[str, Callable[[], list[dict[str, Any]]], str]] = [
         lambda: [*_text("Q?"), {"type": "image", "url": "file:///etc/passwd"}],
         "LocalFileError",
     ),
-    ("bomb", lambda: [*_text("Q?"), _block(_bomb())], "ImageTooLargeError"),
+    ("bomb", lambda: [*_text("Q?"), v1_block(_bomb())], "ImageTooLargeError"),
     (
         "many images",
-        lambda: [*_text("Q?"), *[_block(_png(Image.new("RGB", (32, 32)))) for _ in range(50)]],
+        lambda: [*_text("Q?"), *[v1_block(_png(Image.new("RGB", (32, 32)))) for _ in range(50)]],
         "one image",
     ),
 ]
@@ -224,7 +216,7 @@ def test_an_oversized_body_is_refused_before_it_is_stored(served: tuple[Client, 
             "input": {"messages": [{"role": "user", "content": "x" * (BODY_LIMIT + MIB)}]},
         }
     ).encode()
-    before = _tree_rss(server)
+    before = tree_usage(server)[0]
     response = httpx.post(
         f"{client.url}/threads/{thread['thread_id']}/runs/wait",
         content=body,
@@ -232,7 +224,7 @@ def test_an_oversized_body_is_refused_before_it_is_stored(served: tuple[Client, 
         timeout=60,
     )
     assert response.status_code == 413
-    assert _tree_rss(server) - before < 2 * BODY_LIMIT
+    assert tree_usage(server)[0] - before < 2 * BODY_LIMIT
     client.answers_normally()
 
 
@@ -249,7 +241,7 @@ def test_large_images_do_not_pile_up_in_memory(served: tuple[Client, int]) -> No
 
     def ask_about(colour: str) -> None:
         image = Image.new("RGB", (LARGE_SIDE, LARGE_SIDE), colour)
-        result = client.ask([*_text("What colour is the image?"), _block(_png(image))])
+        result = client.ask([*_text("What colour is the image?"), v1_block(_png(image))])
         assert result["status"] in ("answered", "no_answer")
 
     for colour in ("black", "gray", "white"):

@@ -18,6 +18,7 @@ import pytest
 from tests.graph.conftest import png_bytes, v1_block
 from tests.graph.langgraph_dev import serve_langgraph_dev
 from tests.graph.openai_server import STALL, ScriptedOpenAIServer, scripted_openai_server
+from visionthink_agent.serving.load import listening_pid
 
 pytest.importorskip("transformers")
 
@@ -69,12 +70,9 @@ whole core (~5); the server's own upkeep on a busy machine, up to ~1.1 measured.
 
 
 def _server_pid(url: str) -> int:
-    port = int(url.rsplit(":", 1)[1])
-    return next(
-        c.pid
-        for c in psutil.net_connections("tcp")
-        if c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN and c.pid
-    )
+    pid = listening_pid(url)
+    assert pid is not None, f"nothing seen listening at {url}"
+    return pid
 
 
 def _cpu_seconds(pid: int, window: float) -> float:

@@ -3,7 +3,7 @@
 The served graph as a user runs it (``cd graphs && langgraph dev --no-browser``), started for
 tests and benchmarks that drive it over HTTP; its settings are ``VISIONTHINK_*`` variables
 (``graphs/visionthink_graph.py``). It needs a source checkout (the ``graphs/`` folder) and the
-``graph`` extra (``langgraph-cli[inmem]``).
+``dev`` extra (``langgraph-cli[inmem]``).
 
 Example:
     >>> GRAPHS_DIR.name, (GRAPHS_DIR / "langgraph.json").exists()
@@ -37,7 +37,7 @@ GRAPHS_DIR = Path(__file__).resolve().parents[2] / "graphs"
 
 
 class LangGraphDevError(RuntimeError):
-    """``langgraph dev`` exited or did not answer in time; the message ends with its log."""
+    """``langgraph dev`` exited or did not answer in time; the message names its log file."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def _command() -> str:
     found = str(beside) if beside.exists() else shutil.which("langgraph")
     if found is None:
         raise LangGraphDevError(
-            "no langgraph command: pip install 'visionthink-agent[graph]' (langgraph-cli[inmem])"
+            "no langgraph command: pip install 'visionthink-agent[dev]' (langgraph-cli[inmem])"
         )
     return found
 
@@ -119,11 +119,11 @@ def _wait_until_ok(url: str, process: subprocess.Popen[bytes], timeout: float, l
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise LangGraphDevError(f"langgraph dev exited: {log.read_text(errors='replace')}")
+            raise LangGraphDevError(
+                f"langgraph dev exited with code {process.returncode}; its log: {log}"
+            )
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(f"{url}/ok", timeout=2).status_code == 200:
                 return
         time.sleep(0.3)
-    raise LangGraphDevError(
-        f"langgraph dev did not come up within {timeout:g} s: {log.read_text(errors='replace')}"
-    )
+    raise LangGraphDevError(f"langgraph dev did not come up within {timeout:g} s; its log: {log}")

@@ -25,7 +25,6 @@ Example:
 from __future__ import annotations
 
 import base64
-import io
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -35,7 +34,7 @@ from urllib.parse import urlsplit
 
 import psutil
 
-from visionthink_agent.images import load_image
+from visionthink_agent.images import encode_image, load_image
 from visionthink_agent.judge.rules import normalize_answer
 from visionthink_agent.questions import DEFAULT_MAX_QUESTION_CHARS
 from visionthink_agent.synthetic import make_synthetic_samples
@@ -56,12 +55,6 @@ __all__ = [
 
 def _png_block(data: bytes) -> dict[str, Any]:
     return {"type": "image", "base64": base64.b64encode(data).decode(), "mime_type": "image/png"}
-
-
-def _png(image: Any) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def _text(text: str) -> dict[str, Any]:
@@ -129,8 +122,8 @@ def load_plan(
     """
     total = threads * questions
     good = total - total // bad_every
-    samples = iter(make_synthetic_samples(max(good, 1), seed=seed, preset="demo"))
-    plain = _png(make_synthetic_samples(1, seed=seed, preset="demo")[0].image)
+    rendered = make_synthetic_samples(max(good, 1), seed=seed, preset="demo")
+    samples, plain = iter(rendered), encode_image(rendered[0].image, "PNG").data
     kinds = list(BAD_INPUTS)
     plan: list[list[LoadQuestion]] = []
     for thread in range(threads):
@@ -148,7 +141,7 @@ def load_plan(
                 LoadQuestion(
                     thread,
                     "good",
-                    [_text(sample.question), _png_block(_png(sample.image))],
+                    [_text(sample.question), _png_block(encode_image(sample.image, "PNG").data)],
                     sample_id=sample.id,
                     expected_answer=sample.answer,
                     expected_resized=sample.needs_high_res,
