@@ -91,28 +91,22 @@ class Inputs:
         return f"http://127.0.0.1:{self.image_port}/real.png"
 
 
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    crc = struct.pack(">I", zlib.crc32(kind + body))
+    return struct.pack(">I", len(body)) + kind + body + crc
+
+
 def _png_claiming(width: int, height: int) -> bytes:
     """A tiny PNG whose header claims ``width × height`` pixels (a decompression bomb)."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        crc = struct.pack(">I", zlib.crc32(kind + body))
-        return struct.pack(">I", len(body)) + kind + body + crc
-
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IEND", b"")
 
 
 def _png_over_default_bytes() -> bytes:
     """A 64x48 PNG just over the default byte limit: an ancillary chunk after the pixels."""
     png = encode(Image.new("RGB", (64, 48), "green"), "PNG")
     body = (SECRET.encode() * (DEFAULT_MAX_BYTES // len(SECRET) + 1))[:DEFAULT_MAX_BYTES]
-    extra = (
-        struct.pack(">I", len(body))
-        + b"vtXt"
-        + body
-        + struct.pack(">I", zlib.crc32(b"vtXt" + body))
-    )
-    return png[:-12] + extra + png[-12:]  # before IEND
+    return png[:-12] + _png_chunk(b"vtXt", body) + png[-12:]  # before IEND
 
 
 class _QuietFiles(SimpleHTTPRequestHandler):

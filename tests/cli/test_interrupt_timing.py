@@ -83,7 +83,7 @@ def test_a_slow_clean_up_after_ctrl_c_is_not_waited_for() -> None:
 
 def test_ctrl_c_while_the_command_imports_its_modules_is_one_line() -> None:
     code = """
-    import os, signal, sys
+    import signal, sys
 
     class PressCtrlC:  # Ctrl-C while the eval command's module is being imported
         def find_spec(self, name, path=None, target=None):

@@ -46,7 +46,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import openai
 
@@ -59,8 +59,6 @@ from visionthink_agent.evaluation.records import DEFAULT_MODES, MODES, load_reco
 from visionthink_agent.evaluation.runner import RECORDS_FILE
 
 __all__ = ["build_judge", "build_model", "register", "run"]
-
-T = TypeVar("T")
 
 
 def _modes(text: str) -> list[str]:

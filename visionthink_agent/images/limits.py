@@ -22,6 +22,7 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_PIXEL_LIMIT",
     "ImageLimits",
+    "check_bytes",
     "check_size",
 ]
 
@@ -65,18 +66,30 @@ over the limit of 99 (raise max_pixels to allow it)
         Raises:
             ImageTooLargeError: as :func:`load_image` would for the same image.
         """
-        if source.data is not None and len(source.data) > self.max_bytes:
-            raise ImageTooLargeError(
-                f"{source.origin} is {len(source.data)} bytes, over the {self.max_bytes}-byte "
-                "limit",
-                setting="max_bytes",
-            )
+        if source.data is not None:
+            check_bytes(len(source.data), self.max_bytes, source.origin)
         check_size(source.size, self.max_pixels)
         return source
 
 
 DEFAULT_LIMITS = ImageLimits()
 """``load_image``'s own defaults: 89,478,485 pixels, 50 MiB."""
+
+
+def check_bytes(length: int, max_bytes: int, origin: str = "image") -> None:
+    """Refuse ``length`` bytes over ``max_bytes`` (the message names ``origin``).
+
+    Example:
+        >>> try:
+        ...     check_bytes(10, 4, "photo.png")
+        ... except ImageTooLargeError as exc:
+        ...     print(exc)
+        photo.png is 10 bytes, over the 4-byte limit (raise max_bytes to allow it)
+    """
+    if length > max_bytes:
+        raise ImageTooLargeError(
+            f"{origin} is {length} bytes, over the {max_bytes}-byte limit", setting="max_bytes"
+        )
 
 
 def check_size(size: tuple[int, int], max_pixels: int) -> None:

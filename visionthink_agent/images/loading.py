@@ -43,7 +43,6 @@ from visionthink_agent.images.decoding import (
 )
 from visionthink_agent.images.errors import (
     CorruptImageError,
-    ImageTooLargeError,
     LocalFileError,
     NotAnImageError,
     UnsupportedSourceError,
@@ -53,6 +52,7 @@ from visionthink_agent.images.limits import (
     DEFAULT_MAX_BYTES,
     DEFAULT_PIXEL_LIMIT,
     ImageLimits,
+    check_bytes,
     check_size,
 )
 from visionthink_agent.images.source_image import SourceImage
@@ -160,10 +160,7 @@ an image block: local files are off (pass allow_local_files=True to allow it)
 
 
 def _from_bytes(data: bytes, max_pixels: int, max_bytes: int, origin: str) -> SourceImage:
-    if len(data) > max_bytes:
-        raise ImageTooLargeError(
-            f"{origin} is {len(data)} bytes, over the {max_bytes}-byte limit", setting="max_bytes"
-        )
+    check_bytes(len(data), max_bytes, origin)
     if not data:
         raise NotAnImageError(f"{origin} is empty: 0 bytes")
     try:

@@ -28,7 +28,7 @@ from visionthink_agent.images.errors import (
     UnsupportedSourceError,
 )
 from visionthink_agent.images.fetch import fetch_url
-from visionthink_agent.images.limits import DEFAULT_MAX_BYTES
+from visionthink_agent.images.limits import DEFAULT_MAX_BYTES, check_bytes
 from visionthink_agent.urls import display_url
 
 __all__ = ["bytes_from_string", "inline_image_bytes", "names_local_file", "read_file"]
@@ -56,10 +56,7 @@ def inline_image_bytes(source: Any, *, max_bytes: int = DEFAULT_MAX_BYTES) -> by
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
-        if len(data) > max_bytes:
-            raise ImageTooLargeError(
-                f"image is {len(data)} bytes, over the {max_bytes}-byte limit", setting="max_bytes"
-            )
+        check_bytes(len(data), max_bytes)
         return data
     reference = image_reference_from_block(source) if isinstance(source, Mapping) else source
     if isinstance(reference, str) and reference[:5] == "data:":

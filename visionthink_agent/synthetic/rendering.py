@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw, ImageFont
 from visionthink_agent.images import PixelBox
 from visionthink_agent.synthetic.presets import COLORS, SHAPES, SyntheticPreset
 
-__all__ = ["CATEGORIES", "Drawn", "draw_sample"]
+__all__ = ["Drawn", "draw_sample"]
 
 _NUMBER_WORDS = {3: "three", 4: "four", 5: "five", 6: "six"}
 
@@ -192,8 +192,6 @@ _MAKERS: dict[str, _Maker] = {
     "serial": _serial,
     "word": _word,
 }
-CATEGORIES = tuple(_MAKERS)
-"""Every question category a preset may name (fine: ``serial``, ``word``; the rest coarse)."""
 
 
 def draw_sample(
